@@ -1,4 +1,35 @@
+import { Command, CommanderError } from 'commander';
+import { UsageError } from './errors';
+import { registerCommands } from './commands';
+
+/** Builds the `dynamite` program; every subcommand registers itself from commands/. */
+export function buildProgram(): Command {
+  const program = new Command('dynamite')
+    .description('dynamite: an autoscaling engine for fleet and etcd, on BullMQ job queues')
+    .showHelpAfterError(false)
+    .exitOverride();
+  registerCommands(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; user errors print one line, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
-  process.stdout.write(`dynamite ${argv.join(' ')}\n`);
-  return 0;
+  const program = buildProgram();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return 0;
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`dynamite: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`dynamite: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (process.env.DYNAMITE_DEBUG) process.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
+    return 1;
+  }
 }

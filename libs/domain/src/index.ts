@@ -1,1 +1,3 @@
-export {};
+export * from './config/types';
+export * from './keys/layout';
+export * from './jobs/contracts';

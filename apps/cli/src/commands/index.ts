@@ -1,0 +1,11 @@
+import type { Command } from 'commander';
+
+/**
+ * Every subcommand, in the order `dynamite --help` lists them. Each lives in its own file in this folder
+ * and exports `register(program)`.
+ */
+export function registerCommands(program: Command): void {
+  // Subcommands are added here as they are built: validate, run, scheduler, worker, fleet-emulator, status,
+  // history, demo.
+  void program;
+}

@@ -1,0 +1,95 @@
+/**
+ * The typed, validated form of a Dynamite configuration.
+ * Produced by `parseConfig` (config/parse-config.ts) from the original YAML format; every app reads only this.
+ * Field comments name the YAML key each field comes from.
+ */
+
+export type TimeUnit = 'second' | 'minute' | 'hour';
+export type ComparativeOperator = 'lt' | 'gt';
+
+export interface ScalingPolicyConfig {
+  /** The key under `ScalingPolicy:`. */
+  name: string;
+  /** `service_type`: the etcd service type the metrics are read from. */
+  serviceType: string;
+  /** `metric`, as written (e.g. `response_time.time_backend_response.p95`). */
+  metric: string;
+  /** The part of `metric` before its first `.`: the etcd directory of the samples. */
+  metricDir: string;
+  /** The part of `metric` after its first `.` (looked up in JSON values), or null for plain numbers. */
+  valuePath: string | null;
+  /** `metric_aggregated` (default false). */
+  aggregated: boolean;
+  /** `comparative_operator`. */
+  operator: ComparativeOperator;
+  /** `threshold`. */
+  threshold: number;
+  /** `threshold_unit` (documentation only). */
+  thresholdUnit: string | null;
+  /** `period` x `period_unit`, in milliseconds. */
+  periodMs: number;
+  /** `cooldown_period` x `cooldown_period_unit`, in milliseconds. */
+  cooldownMs: number;
+  /** `stale_after` x `stale_after_unit` (new; default 60 s), in milliseconds. */
+  staleAfterMs: number;
+}
+
+export interface ServiceConfig {
+  /** The key under `Service:`; also the instance name prefix (`<name>@<port>.service`). */
+  name: string;
+  /** `name_of_unit_file`, e.g. `apache@.service` or `loadbalancer.service`. */
+  unitFile: string;
+  /** True when `unitFile` is a template (`x@.service`). */
+  isTemplate: boolean;
+  /** `type` (free form), or null. */
+  type: string | null;
+  /** True when `type` is `attached_service`: created and destroyed only with a parent. */
+  isAttached: boolean;
+  /** `min_instance` (default 1; 0 for attached services, which are never started on their own). */
+  minInstance: number;
+  /** `max_instance` (required for template services; always 1 for non-template services). */
+  maxInstance: number;
+  /** `base_instance_prefix_number`: the first port of template services, or null. */
+  basePort: number | null;
+  /** `ports_per_instance` (default 1). */
+  portsPerInstance: number;
+  /** `attached_service`: keys of services created and destroyed with each instance. */
+  attachedServices: string[];
+  /** `service_dependency` (accepted, has no effect, as in the original). */
+  serviceDependency: string[];
+  /** `scale_up_policy.ScalingPolicy`, or null. */
+  scaleUpPolicy: string | null;
+  /** `scale_down_policy.ScalingPolicy`, or null. */
+  scaleDownPolicy: string | null;
+}
+
+export interface EngineSettings {
+  /** Samples older than this are deleted by the sample-gc job (default 10 minutes). */
+  metricsRetentionMs: number;
+  /** How often the engine reconciles recorded instances with fleet (default 10 s). */
+  reconcileIntervalMs: number;
+}
+
+export interface ConfigWarning {
+  /** Dotted path of the key, e.g. `Dynamite.ETCD.ip_api_endpoint`. */
+  path: string;
+  message: string;
+}
+
+export interface DynamiteConfig {
+  /** `ServiceFiles.PathList` (may be empty; CLI `--service_folder` values are added by the loader). */
+  serviceFolders: string[];
+  /** `FleetAPIEndpoint.{ip,port}`, or null when absent. */
+  fleetEndpoint: { ip: string; port: number } | null;
+  /** `ETCD.application_base_path` / `ETCD.metrics_base_path` (no trailing slash). */
+  etcd: { applicationBasePath: string; metricsBasePath: string };
+  /** `Service`, in file order. */
+  services: ServiceConfig[];
+  /** `ScalingPolicy`, in file order. */
+  policies: ScalingPolicyConfig[];
+  engine: EngineSettings;
+  /** Keys that were accepted but do nothing. */
+  warnings: ConfigWarning[];
+  /** The YAML document as parsed (with its `Dynamite:` root), stored as JSON in etcd like the original. */
+  raw: unknown;
+}

@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Job contracts shared by the scheduler (producer) and the workers (processors): queue names, job names,
+ * job data and job ids. Ids are derived from what the job is about, never from a counter, so adding the same
+ * job twice (after a restart, a Redis wipe or a retry) is harmless.
+ */
+
+/** Policy checks and timer expiries: short, CPU-light, etcd transactions only. */
+export const CHECKS_QUEUE = 'checks';
+/** fleet create/destroy actions: slow, retried with backoff, retried by hand from the board. */
+export const ACTIONS_QUEUE = 'actions';
+/** Periodic work from job schedulers: reconciliation with fleet, sample and record garbage collection. */
+export const MAINTENANCE_QUEUE = 'maintenance';
+
+export const ALL_QUEUES = [CHECKS_QUEUE, ACTIONS_QUEUE, MAINTENANCE_QUEUE] as const;
+
+export const JOB = {
+  /** Evaluate the new samples of one state machine. */
+  check: 'policy-check',
+  /** A period timer of one state machine expired. */
+  timer: 'period-expiry',
+  /** A policy's cooldown ended (records it; nothing else depends on it). */
+  cooldownEnd: 'cooldown-end',
+  scaleUp: 'scale-up',
+  scaleDown: 'scale-down',
+  reconcile: 'reconcile',
+  sampleGc: 'sample-gc',
+  recordGc: 'decision-gc',
+} as const;
+
+export interface MachineRef {
+  service: string;
+  policy: string;
+  /** The instance uuid for per-instance policies, `_aggregate` for aggregated ones. */
+  machine: string;
+}
+
+export interface CheckJobData extends MachineRef {
+  /** Wall-clock ms when the scheduler saw the newest sample that triggered this check. */
+  receivedAt: number;
+  /** etcd revision of that sample. */
+  revision: string;
+}
+
+export interface TimerJobData extends MachineRef {
+  timerId: string;
+  /** When the timer expires (wall-clock ms); the job is delayed until then. */
+  at: number;
+}
+
+export interface CooldownEndJobData {
+  service: string;
+  policy: string;
+  until: number;
+  decisionId: string;
+}
+
+export interface ActionJobData {
+  service: string;
+  decisionId: string;
+  kind: 'scale_up' | 'scale_down';
+  /** The parent instance, e.g. `apache@8081.service`. */
+  instance: string;
+  /** The attached instances created/destroyed with it, e.g. `apache_discovery@8081.service`. */
+  attached: string[];
+  /** Why: the policy (or `min_instance` / `max_instance` for bound repairs) and a readable summary. */
+  reason: string;
+}
+
+function safe(part: string): string {
+  // BullMQ custom ids must not contain ':'; keep them readable otherwise.
+  return part.replace(/:/g, '_');
+}
+
+export const jobIds = {
+  /** Deduplication id of checks: one waiting (plus one active) check per state machine. */
+  checkDedup: (m: MachineRef) => `check|${safe(m.service)}|${safe(m.policy)}|${safe(m.machine)}`,
+  timer: (m: MachineRef, timerId: string) => `timer|${safe(m.service)}|${safe(m.policy)}|${safe(m.machine)}|${safe(timerId)}`,
+  cooldownEnd: (service: string, policy: string, decisionId: string) =>
+    `cooldown|${safe(service)}|${safe(policy)}|${safe(decisionId)}`,
+  action: (decisionId: string) => `action|${safe(decisionId)}`,
+  reconcileScheduler: 'reconcile-every',
+  sampleGcScheduler: 'sample-gc-every',
+  recordGcScheduler: 'decision-gc-every',
+} as const;
+
+/**
+ * A deterministic, time-sortable id: `<time base36, 9 chars>-<hash of the parts, 10 hex>`.
+ * The same inputs always give the same id, so a retried decision keeps its id.
+ */
+export function deterministicId(timeMs: number, ...parts: string[]): string {
+  const hash = createHash('sha1').update(parts.join('\u0000')).digest('hex').slice(0, 10);
+  const time = Math.max(0, Math.floor(timeMs)).toString(36).padStart(9, '0');
+  return `${time}-${hash}`;
+}
