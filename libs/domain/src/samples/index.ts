@@ -1,0 +1,8 @@
+export { parseIsoTimestamp } from './timestamp';
+export { parseSampleKey } from './sample-key';
+export type { SampleKey, SampleKeyError, SampleKeyResult } from './sample-key';
+export { parseSampleValue, parseNumberText } from './sample-value';
+export type { SampleValueError, SampleValueResult } from './sample-value';
+export { routeSample, machineSamplePrefix, metricWatchPrefixes } from './routing';
+export type { Route } from './routing';
+export { parseRegistrationKey, normalizeInstanceName, REGISTRATION_LEAF } from './registration';

@@ -1,0 +1,80 @@
+import type { DynamiteConfig, ScalingPolicyConfig } from '../config/types';
+import { AGGREGATE_MACHINE } from '../keys/layout';
+import { trimTrailingSlashes } from './paths';
+import type { SampleKey } from './sample-key';
+
+/**
+ * Which state machines a sample feeds. A policy sees only samples of its own (service_type, metric_dir) and
+ * of its own layout (aggregated or per instance); the original routed by metric name alone, so policies of
+ * different service types fed each other.
+ */
+
+export interface Route {
+  service: string;
+  policy: string;
+  /** The instance uuid for per-instance policies, `AGGREGATE_MACHINE` for aggregated ones. */
+  machine: string;
+  direction: 'up' | 'down';
+}
+
+/** Every (service, policy) pair the sample belongs to, in config order (services, then up before down). */
+export function routeSample(sample: SampleKey, config: DynamiteConfig): Route[] {
+  const routes: Route[] = [];
+  for (const service of config.services) {
+    const uses: ['up' | 'down', string | null][] = [
+      ['up', service.scaleUpPolicy],
+      ['down', service.scaleDownPolicy],
+    ];
+    for (const [direction, policyName] of uses) {
+      if (policyName === null) continue;
+      const policy = config.policies.find((p) => p.name === policyName);
+      if (policy === undefined || !policyReads(policy, sample)) continue;
+      const machine = sample.kind === 'instance' ? sample.uuid : AGGREGATE_MACHINE;
+      routes.push({ service: service.name, policy: policy.name, machine, direction });
+    }
+  }
+  return routes;
+}
+
+function policyReads(policy: ScalingPolicyConfig, sample: SampleKey): boolean {
+  return (
+    policy.serviceType === sample.serviceType &&
+    policy.metricDir === sample.metricDir &&
+    policy.aggregated === (sample.kind === 'aggregate')
+  );
+}
+
+/**
+ * The etcd prefix holding the samples of one state machine: `<metrics>/<type>/<uuid>/<metric_dir>/`, or
+ * `<metrics>/<type>/<metric_dir>/` for an aggregated policy (whose only machine is `AGGREGATE_MACHINE`; the
+ * `machine` argument is then not used).
+ */
+export function machineSamplePrefix(config: DynamiteConfig, policy: ScalingPolicyConfig, machine: string): string {
+  const base = trimTrailingSlashes(config.etcd.metricsBasePath);
+  if (policy.aggregated) return `${base}/${policy.serviceType}/${policy.metricDir}/`;
+  return `${base}/${policy.serviceType}/${machine}/${policy.metricDir}/`;
+}
+
+/**
+ * The smallest set of prefixes covering every sample some service's policy reads, sorted. A per-instance
+ * policy needs the whole `<metrics>/<type>/` (the uuid comes before the metric directory); an aggregated one
+ * only `<metrics>/<type>/<metric_dir>/`. Prefixes end with `/` so `web` never covers `webserver`.
+ * Policies that no service references are not watched.
+ */
+export function metricWatchPrefixes(config: DynamiteConfig): string[] {
+  const base = trimTrailingSlashes(config.etcd.metricsBasePath);
+  const used = new Set<string>();
+  for (const service of config.services) {
+    if (service.scaleUpPolicy !== null) used.add(service.scaleUpPolicy);
+    if (service.scaleDownPolicy !== null) used.add(service.scaleDownPolicy);
+  }
+  const wanted = new Set<string>();
+  for (const policy of config.policies) {
+    if (!used.has(policy.name)) continue;
+    wanted.add(
+      policy.aggregated ? `${base}/${policy.serviceType}/${policy.metricDir}/` : `${base}/${policy.serviceType}/`,
+    );
+  }
+  const sorted = [...wanted].sort();
+  return sorted.filter((prefix) => !sorted.some((other) => other !== prefix && prefix.startsWith(other)));
+}
