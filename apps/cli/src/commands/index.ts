@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import * as validate from './validate';
 
 /**
  * Every subcommand, in the order `dynamite --help` lists them. Each lives in its own file in this folder
@@ -7,5 +8,6 @@ import type { Command } from 'commander';
 export function registerCommands(program: Command): void {
   // Subcommands are added here as they are built: validate, run, scheduler, worker, fleet-emulator, status,
   // history, demo.
+  validate.register(program);
   void program;
 }

@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseConfig, parseConfigObject, type ParseConfigResult } from '@dynamite/domain';
+import type { FolderOptions, LoadConfigOptions, LoadResult } from './types';
+import { indexUnitFiles, mergeServiceFolders } from './service-folders';
+import { readServiceUnitFiles } from './unit-files';
+
+/**
+ * Reads a Dynamite YAML config and the unit files its services name, and validates both.
+ * Never throws for bad input: every problem comes back as an error naming its place.
+ */
+export function loadConfig(opts: LoadConfigOptions): LoadResult {
+  const cwd = opts.cwd ?? process.cwd();
+  const file = resolve(cwd, opts.configFile);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'config file not found' : code === 'EISDIR' ? 'is a folder, not a config file' : `config file cannot be read (${code ?? String(err)})`;
+    return { ok: false, errors: [{ path: opts.configFile, message: file === opts.configFile ? why : `${why} (${file})` }] };
+  }
+  return withUnitFiles(parseConfig(text, { source: opts.configFile }), opts, cwd);
+}
+
+/**
+ * The same for an already parsed config, e.g. the copy stored in etcd at `/_dynamite/init/application_configuration`
+ * (`JSON.parse` of it). Unit files are read from the folders again.
+ */
+export function loadConfigFromObject(raw: unknown, opts: FolderOptions = {}): LoadResult {
+  return withUnitFiles(parseConfigObject(raw), opts, opts.cwd ?? process.cwd());
+}
+
+function withUnitFiles(parsed: ParseConfigResult, opts: FolderOptions, cwd: string): LoadResult {
+  if (!parsed.ok) return parsed;
+  const folders = mergeServiceFolders(parsed.config.serviceFolders, opts.serviceFolders ?? [], cwd);
+  const index = indexUnitFiles(folders);
+  const units = readServiceUnitFiles(parsed.config, index.files, folders);
+  // With a folder missing, "unit file not found" would only repeat that error for every service.
+  const errors = index.unreadable > 0 ? index.errors : [...index.errors, ...units.errors];
+  if (errors.length > 0) return { ok: false, errors };
+  const config = { ...parsed.config, serviceFolders: folders.map((f) => f.path) };
+  return { ok: true, config, unitFiles: units.unitFiles, warnings: config.warnings };
+}

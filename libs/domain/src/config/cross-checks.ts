@@ -1,0 +1,110 @@
+import type { ConfigWarning, ScalingPolicyConfig, ServiceConfig } from './types';
+import { joinPath, type ConfigError } from './errors';
+import { didYouMean } from './suggest';
+import { formatRange, portRange, rangesOverlap } from './port-ranges';
+import { ATTACHED_TYPE } from './build-service';
+
+/**
+ * Checks between entries: policy references, attached services, port ranges. `declaredServices` and
+ * `declaredPolicies` hold every name in the file, valid or not, so that a reference to an entry that has
+ * errors of its own is not reported as unknown as well.
+ */
+export function crossCheck(input: {
+  services: ServiceConfig[];
+  policies: ScalingPolicyConfig[];
+  declaredServices: string[];
+  declaredPolicies: string[];
+}): { errors: ConfigError[]; warnings: ConfigWarning[] } {
+  const errors: ConfigError[] = [];
+  const warnings: ConfigWarning[] = [];
+  const byName = new Map(input.services.map((s) => [s.name, s]));
+
+  for (const service of input.services) {
+    for (const [key, ref] of [['scale_up_policy', service.scaleUpPolicy], ['scale_down_policy', service.scaleDownPolicy]] as const) {
+      if (ref === null || input.declaredPolicies.includes(ref)) continue;
+      errors.push({
+        path: joinPath(['Service', service.name, key, 'ScalingPolicy']),
+        message: `unknown policy "${ref}"${didYouMean(ref, input.declaredPolicies)}`,
+      });
+    }
+    checkAttachments(service, byName, input.declaredServices, errors);
+    if (service.isAttached) {
+      if (service.attachedServices.length > 0) {
+        errors.push({ path: joinPath(['Service', service.name, 'attached_service']), message: 'an attached service cannot have attached services of its own' });
+      }
+      for (const [key, ref] of [['scale_up_policy', service.scaleUpPolicy], ['scale_down_policy', service.scaleDownPolicy]] as const) {
+        if (ref !== null) errors.push({ path: joinPath(['Service', service.name, key]), message: 'an attached service cannot have scaling policies (it follows the instances of its parent)' });
+      }
+    }
+  }
+
+  // Attached services: how many can exist is the sum of their parents' maxima.
+  for (const service of input.services) {
+    if (!service.isAttached) continue;
+    const parents = input.services.filter((p) => !p.isAttached && p.attachedServices.includes(service.name));
+    service.maxInstance = parents.reduce((sum, p) => sum + p.maxInstance, 0);
+    if (parents.length === 0) {
+      warnings.push({ path: joinPath(['Service', service.name]), message: `typed ${ATTACHED_TYPE} but no service attaches it, so it is never started` });
+    }
+  }
+
+  checkPortOverlaps(input.services, errors);
+
+  for (const policy of input.policies) {
+    const used = input.services.some((s) => s.scaleUpPolicy === policy.name || s.scaleDownPolicy === policy.name);
+    if (!used) warnings.push({ path: joinPath(['ScalingPolicy', policy.name]), message: 'not used by any service' });
+  }
+  return { errors, warnings };
+}
+
+function checkAttachments(service: ServiceConfig, byName: Map<string, ServiceConfig>, declared: string[], errors: ConfigError[]): void {
+  const seen = new Set<string>();
+  service.attachedServices.forEach((name, index) => {
+    const path = joinPath(['Service', service.name, 'attached_service', index]);
+    if (seen.has(name)) {
+      errors.push({ path, message: `"${name}" is listed twice` });
+      return;
+    }
+    seen.add(name);
+    if (!declared.includes(name)) {
+      errors.push({ path, message: `unknown service "${name}"${didYouMean(name, declared)}` });
+      return;
+    }
+    const attached = byName.get(name);
+    if (!attached) return; // declared but invalid: its own errors say why
+    if (!attached.isAttached) {
+      errors.push({ path, message: `service "${name}" is not typed ${ATTACHED_TYPE}; add type: ${ATTACHED_TYPE} to it` });
+      return;
+    }
+    if (service.isAttached) return; // reported once, on the attaching service itself
+    if (service.isTemplate && !attached.isTemplate) {
+      errors.push({
+        path,
+        message: `service "${name}" has a non-template unit (${attached.unitFile}), but attached units share their parent's instance number, so it must be a template like "${name}@.service"`,
+      });
+    } else if (!service.isTemplate && attached.isTemplate) {
+      errors.push({
+        path,
+        message: `service "${name}" has a template unit (${attached.unitFile}), but its parent "${service.name}" is not a template, so there is no instance number to give it`,
+      });
+    }
+  });
+}
+
+function checkPortOverlaps(services: ServiceConfig[], errors: ConfigError[]): void {
+  const ranged = services.flatMap((s) => {
+    const range = portRange(s);
+    return range ? [{ service: s, range }] : [];
+  });
+  for (let i = 0; i < ranged.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const a = ranged[j]!;
+      const b = ranged[i]!;
+      if (!rangesOverlap(a.range, b.range)) continue;
+      errors.push({
+        path: joinPath(['Service', b.service.name, 'base_instance_prefix_number']),
+        message: `${formatRange(b.range)} overlap ${formatRange(a.range)} of service "${a.service.name}"`,
+      });
+    }
+  }
+}

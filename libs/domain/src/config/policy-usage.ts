@@ -1,0 +1,36 @@
+import type { DynamiteConfig, ScalingPolicyConfig, ServiceConfig } from './types';
+
+/** Which way a policy moves a service. */
+export type ScalingDirection = 'up' | 'down';
+
+/** Every service that references `policyName`, with the direction, in file order (up before down). */
+export function servicesUsingPolicy(config: DynamiteConfig, policyName: string): { service: string; direction: ScalingDirection }[] {
+  const uses: { service: string; direction: ScalingDirection }[] = [];
+  for (const service of config.services) {
+    if (service.scaleUpPolicy === policyName) uses.push({ service: service.name, direction: 'up' });
+    if (service.scaleDownPolicy === policyName) uses.push({ service: service.name, direction: 'down' });
+  }
+  return uses;
+}
+
+/** Whether `policyName` scales `serviceName` up or down, or null when that service does not use it. */
+export function policyDirection(config: DynamiteConfig, serviceName: string, policyName: string): ScalingDirection | null {
+  const service = findService(config, serviceName);
+  if (!service) return null;
+  if (service.scaleUpPolicy === policyName) return 'up';
+  if (service.scaleDownPolicy === policyName) return 'down';
+  return null;
+}
+
+export function findService(config: DynamiteConfig, name: string): ServiceConfig | undefined {
+  return config.services.find((s) => s.name === name);
+}
+
+export function findPolicy(config: DynamiteConfig, name: string): ScalingPolicyConfig | undefined {
+  return config.policies.find((p) => p.name === name);
+}
+
+/** The services that attach `attachedName` (its parents). */
+export function parentsOf(config: DynamiteConfig, attachedName: string): ServiceConfig[] {
+  return config.services.filter((s) => s.attachedServices.includes(attachedName));
+}

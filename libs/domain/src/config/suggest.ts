@@ -1,0 +1,48 @@
+/**
+ * "Did you mean" for misspelt keys and names: the closest candidate by edit distance (optimal string
+ * alignment: insertions, deletions, substitutions, and swaps of two neighbours), ignoring case.
+ */
+
+/** The closest candidate, or null when none is close enough to be a plausible typo. */
+export function closestMatch(word: string, candidates: Iterable<string>): string | null {
+  const target = word.toLowerCase();
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(target, candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  if (best === null) return null;
+  // Short words allow one edit, longer ones up to a third of their length (max_instances -> max_instance).
+  const allowed = Math.max(1, Math.min(4, Math.floor(Math.max(target.length, best.length) / 3)));
+  return bestDistance <= allowed ? best : null;
+}
+
+/** `; did you mean "x"?` or nothing. */
+export function didYouMean(word: string, candidates: Iterable<string>): string {
+  const match = closestMatch(word, candidates);
+  return match === null ? '' : `; did you mean "${match}"?`;
+}
+
+export function editDistance(a: string, b: string): number {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[][] = Array.from({ length: rows }, (_, i) => {
+    const row = new Array<number>(cols).fill(0);
+    row[0] = i;
+    return row;
+  });
+  for (let j = 0; j < cols; j++) d[0]![j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = value;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
