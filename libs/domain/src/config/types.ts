@@ -71,7 +71,7 @@ export interface EngineSettings {
 }
 
 export interface ConfigWarning {
-  /** Dotted path of the key, e.g. `Dynamite.ETCD.ip_api_endpoint`. */
+  /** Dotted path of the key below the `Dynamite:` root (as in ConfigError), e.g. `ETCD.ip_api_endpoint`. */
   path: string;
   message: string;
 }
