@@ -1,1 +1,4 @@
-export {};
+export * from './scheduler';
+export * from './bootstrap';
+export * from './sample-watch';
+export * from './templates';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import * as validate from './validate';
+import * as engine from './engine';
 
 /**
  * Every subcommand, in the order `dynamite --help` lists them. Each lives in its own file in this folder
@@ -9,5 +10,6 @@ export function registerCommands(program: Command): void {
   // Subcommands are added here as they are built: validate, run, scheduler, worker, fleet-emulator, status,
   // history, demo.
   validate.register(program);
+  engine.register(program);
   void program;
 }

@@ -1,0 +1,180 @@
+import type { IKeyValue } from 'etcd3/lib/rpc';
+import type { Watcher } from 'etcd3';
+import {
+  keys,
+  parseSampleKey,
+  parseSampleValue,
+  routeSample,
+  type DecisionRecord,
+  type DynamiteConfig,
+  deterministicId,
+} from '@dynamite/domain';
+import type { EngineContext } from '@dynamite/worker';
+
+/**
+ * Turns sample keys written to etcd into policy-check jobs. Watches the metrics prefix with the etcd v3 watch API,
+ * resuming from the revision stored in etcd after any restart, so no sample is lost; checks read samples after
+ * each state machine's cursor, so none is evaluated twice. When the stored revision has been compacted away, it
+ * resynchronises from a range read of the current samples, records the gap, and goes on.
+ */
+export class SampleWatch {
+  private watcher: Watcher | null = null;
+  private lastRevision: string | null = null;
+  private flushedRevision: string | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private chain: Promise<void> = Promise.resolve();
+  readonly counts = { events: 0, jobs: 0, rejected: 0, resyncs: 0 };
+
+  constructor(private readonly ctx: EngineContext, private readonly config: DynamiteConfig, private readonly flushEveryMs = 200) {}
+
+  get prefix(): string {
+    return `${this.config.etcd.metricsBasePath}/`;
+  }
+
+  /** Revision of the newest event handled (turned into jobs). */
+  get revision(): string | null {
+    return this.lastRevision;
+  }
+
+  async start(): Promise<void> {
+    const stored = await this.ctx.store.readWatchRevision();
+    if (stored === null) {
+      // First start: nothing before now is owed a job.
+      this.lastRevision = await this.ctx.store.currentRevision();
+      await this.flush();
+    } else {
+      this.lastRevision = stored;
+    }
+    await this.watchFrom(BigInt(this.lastRevision) + 1n);
+    this.flushTimer = setInterval(() => void this.flush(), this.flushEveryMs);
+  }
+
+  private async watchFrom(revision: bigint): Promise<void> {
+    const watcher = await this.ctx.store.etcd.watch().prefix(this.prefix).startRevision(revision.toString()).create();
+    this.watcher = watcher;
+    watcher.on('put', (kv: IKeyValue) => {
+      // Handle events strictly in order, one at a time.
+      this.chain = this.chain.then(() => this.onPut(kv)).catch((err: unknown) => this.ctx.log.error({ err: String(err) }, 'sample event failed'));
+    });
+    watcher.on('error', (err: Error) => {
+      if (this.stopped) return;
+      if (/compacted/i.test(err.message)) {
+        this.chain = this.chain.then(() => this.resync(err.message));
+      } else {
+        this.ctx.log.error({ err: err.message }, 'sample watch error; re-watching');
+        this.chain = this.chain.then(() => this.rewatch());
+      }
+    });
+  }
+
+  private async rewatch(): Promise<void> {
+    if (this.stopped) return;
+    await this.watcher?.cancel().catch(() => undefined);
+    await this.watchFrom(BigInt(this.lastRevision ?? '0') + 1n);
+  }
+
+  private async onPut(kv: IKeyValue): Promise<void> {
+    this.counts.events += 1;
+    const key = kv.key.toString('utf8');
+    const revision = String(kv.mod_revision);
+    await this.enqueueFor(key, kv.value.toString('utf8'), revision);
+    this.lastRevision = revision;
+  }
+
+  private async enqueueFor(key: string, value: string, revision: string): Promise<void> {
+    const parsed = parseSampleKey(key, this.config.etcd.metricsBasePath);
+    if (!parsed.ok) {
+      this.reject(parsed.reason, key, parsed.message);
+      return;
+    }
+    const routes = routeSample(parsed.sample, this.config);
+    if (routes.length === 0) return; // a metric no policy uses
+    const receivedAt = this.ctx.clock.now();
+    for (const route of routes) {
+      const policy = this.config.policies.find((p) => p.name === route.policy)!;
+      const checked = parseSampleValue(value, policy);
+      if (!checked.ok) {
+        this.reject(checked.reason, key, checked.message);
+        continue;
+      }
+      await this.ctx.jobs.addCheck({ service: route.service, policy: route.policy, machine: route.machine, receivedAt, revision });
+      this.counts.jobs += 1;
+    }
+  }
+
+  private lastRejectLog = 0;
+  private suppressedRejectLogs = 0;
+
+  private reject(reason: string, key: string, message: string): void {
+    this.counts.rejected += 1;
+    this.ctx.metrics.samplesRejected.inc({ reason });
+    void this.ctx.store.incrementStat(`samples_rejected_${reason}`).catch(() => undefined);
+    // Rate-limited: a broken producer must not flood the logs.
+    const now = Date.now();
+    if (now - this.lastRejectLog >= 1000) {
+      this.ctx.log.warn({ key, reason, suppressed: this.suppressedRejectLogs }, `bad sample skipped: ${message}`);
+      this.lastRejectLog = now;
+      this.suppressedRejectLogs = 0;
+    } else {
+      this.suppressedRejectLogs += 1;
+    }
+  }
+
+  /** The stored revision was compacted: read what is there now, enqueue checks for it, watch on from there. */
+  private async resync(reason: string): Promise<void> {
+    if (this.stopped) return;
+    this.counts.resyncs += 1;
+    this.ctx.metrics.watchResyncs.inc();
+    await this.watcher?.cancel().catch(() => undefined);
+    const res = await this.ctx.store.etcd.getAll().prefix(this.prefix).exec();
+    const revision = String(res.header.revision);
+    const seen = new Set<string>();
+    for (const kv of res.kvs) {
+      const key = kv.key.toString('utf8');
+      const parsed = parseSampleKey(key, this.config.etcd.metricsBasePath);
+      if (!parsed.ok) continue;
+      for (const route of routeSample(parsed.sample, this.config)) {
+        const id = `${route.service}|${route.policy}|${route.machine}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        await this.ctx.jobs.addCheck({ service: route.service, policy: route.policy, machine: route.machine, receivedAt: this.ctx.clock.now(), revision });
+      }
+    }
+    const now = this.ctx.clock.now();
+    for (const service of new Set([...seen].map((id) => id.split('|')[0]!))) {
+      const record: DecisionRecord = {
+        id: deterministicId(now, 'resync', service, revision),
+        at: now, service, policy: null, machine: null, direction: null, outcome: 'resync', reason: 'compacted',
+        rule: null, inputs: { fromRevision: this.lastRevision, toRevision: revision, error: reason },
+        action: null,
+        message: `sample watch resumed at revision ${revision}: revisions after ${this.lastRevision} were compacted; current samples re-read`,
+      };
+      await this.ctx.store.etcd.put(keys.decision(service, record.id)).value(JSON.stringify(record));
+    }
+    this.ctx.log.warn({ fromRevision: this.lastRevision, toRevision: revision }, 'watch revision compacted; resynchronised from a range read');
+    this.lastRevision = revision;
+    await this.flush();
+    await this.watchFrom(BigInt(revision) + 1n);
+  }
+
+  async flush(): Promise<void> {
+    const revision = this.lastRevision;
+    if (revision === null || revision === this.flushedRevision) return;
+    try {
+      await this.ctx.store.writeWatchRevision(revision);
+      this.flushedRevision = revision;
+    } catch (err) {
+      this.ctx.log.warn({ err: String(err) }, 'could not store the watch revision (will retry)');
+    }
+  }
+
+  /** Stops watching; events already received are turned into jobs and the revision is stored. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    await this.watcher?.cancel().catch(() => undefined);
+    await this.chain;
+    await this.flush();
+  }
+}

@@ -1,0 +1,94 @@
+import type { Redis } from 'ioredis';
+import { createRedisConnection, epochKey } from '@dynamite/queues';
+import type { EtcdConnectionOptions } from '@dynamite/store';
+import {
+  createEngineContext,
+  createLogger,
+  reconcile,
+  useConfiguredFleetEndpoint,
+  type Clock,
+  type EngineContext,
+  type EngineMetrics,
+  type Logger,
+} from '@dynamite/worker';
+import { resolveConfig, writeEngineState, type LoadedConfig } from './bootstrap';
+import { SampleWatch } from './sample-watch';
+
+export interface SchedulerOptions {
+  configFile?: string;
+  serviceFolders?: string[];
+  etcd: EtcdConnectionOptions;
+  redisUrl: string;
+  queuePrefix: string;
+  /** Used when the config has no FleetAPIEndpoint or the flag was given explicitly. */
+  fleetEndpoint: string;
+  fleetEndpointExplicit?: boolean;
+  clock?: Clock;
+  log?: Logger;
+  metrics?: EngineMetrics;
+  /** How often to check that Redis still holds the engine's queues (ms). */
+  redisCheckMs?: number;
+}
+
+export interface RunningScheduler {
+  ctx: EngineContext;
+  loaded: LoadedConfig;
+  watch: SampleWatch;
+  redis: Redis;
+  close(): Promise<void>;
+}
+
+/**
+ * The scheduler: loads the config, writes the engine's keys, adopts the fleet units of configured services, brings
+ * every service to min_instance, keeps the job schedulers in place, and turns samples into policy-check jobs.
+ * It also watches Redis: when Redis was wiped it rebuilds every job from etcd.
+ */
+export async function startScheduler(opts: SchedulerOptions): Promise<RunningScheduler> {
+  const log = opts.log ?? createLogger('scheduler');
+  const redis = createRedisConnection(opts.redisUrl);
+  const ctx = createEngineContext({ ...opts, connection: redis, log });
+
+  const loaded = await resolveConfig(ctx.store, opts);
+  for (const w of loaded.config.warnings) log.warn({ path: w.path }, `config: ${w.message}`);
+  const mode = await writeEngineState(ctx.store, loaded);
+  await useConfiguredFleetEndpoint(ctx, opts);
+  log.info({ mode, source: loaded.source, services: loaded.config.services.map((s) => s.name) }, 'engine state written');
+
+  const rebuild = async (why: string): Promise<void> => {
+    await redis.set(epochKey(opts.queuePrefix), String(ctx.clock.now()));
+    await ctx.jobs.upsertSchedulers(loaded.config.engine.reconcileIntervalMs);
+    const report = await reconcile(ctx, { adopt: why === 'start', heal: true });
+    log.info({ why, ...report }, 'jobs rebuilt from etcd');
+  };
+  await rebuild('start');
+
+  const watch = new SampleWatch(ctx, loaded.config);
+  await watch.start();
+  log.info({ prefix: watch.prefix, revision: watch.revision }, 'watching samples');
+
+  // Redis may be wiped at any time: its marker key going missing means every job must be rebuilt from etcd.
+  let checking = false;
+  const redisCheck = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    redis.exists(epochKey(opts.queuePrefix))
+      .then(async (exists) => { if (exists === 0) { log.warn('Redis lost the engine queues; rebuilding from etcd'); await rebuild('redis-wiped'); } })
+      .catch((err: unknown) => log.warn({ err: String(err) }, 'Redis check failed'))
+      .finally(() => { checking = false; });
+  }, opts.redisCheckMs ?? 500);
+
+  return {
+    ctx,
+    loaded,
+    watch,
+    redis,
+    async close() {
+      clearInterval(redisCheck);
+      await watch.stop();
+      await ctx.jobs.close();
+      await redis.quit().catch(() => undefined);
+      ctx.store.etcd.close();
+      log.info('scheduler stopped');
+    },
+  };
+}

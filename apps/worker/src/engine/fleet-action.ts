@@ -1,0 +1,141 @@
+import { keys, deterministicId, type ActionJobData, type DecisionRecord } from '@dynamite/domain';
+import type { ActionRecord, InstanceRecord, TemplateRecord, Write } from '@dynamite/store';
+import type { EngineContext } from './context';
+import { templateWrite } from './scale-decision';
+
+type UnitOptions = TemplateRecord['unit_file_details_json_dict']['options'];
+
+export interface FleetActionResult {
+  decisionId: string;
+  kind: 'scale_up' | 'scale_down';
+  instance: string;
+  attached: string[];
+  outcome: 'done' | 'already_done';
+  units: Record<string, string>;
+}
+
+/** The unit options of a service and of its attached services, from the template record the scheduler wrote. */
+function optionsFor(template: TemplateRecord, unitService: string): UnitOptions {
+  if (template.name === unitService) return template.unit_file_details_json_dict.options;
+  const attached = template.attached_services.find((a) => a.name === unitService);
+  if (!attached) throw new Error(`template of ${template.name} has no attached service ${unitService}`);
+  return attached.unit_file_details_json_dict.options;
+}
+
+/** `apache_discovery@8081.service` -> `apache_discovery`; non-template attached units are matched by file name. */
+function serviceOfUnit(template: TemplateRecord, unit: string): string {
+  const prefix = unit.includes('@') ? unit.slice(0, unit.indexOf('@')) : null;
+  for (const a of template.attached_services) {
+    if (prefix !== null && a.name === prefix) return a.name;
+    if (prefix === null && a.service_config_details?.name_of_unit_file === unit) return a.name;
+  }
+  return template.name;
+}
+
+/**
+ * Carries out one decided fleet action, idempotently: running it twice (a retry after a crash, a manual retry from
+ * the board) converges on the same units and never creates a second instance. Then records the result in etcd.
+ *   create:  submit attached units, submit the parent, launch the parent, launch the attached units, wait for all.
+ *   destroy: attached units first, then the parent; a unit already gone counts as destroyed.
+ */
+export async function runFleetAction(ctx: EngineContext, data: ActionJobData, attempt: number): Promise<FleetActionResult> {
+  const log = ctx.log.child({ decisionId: data.decisionId, service: data.service, instance: data.instance, kind: data.kind, attempt });
+  const action = await ctx.store.readAction(data.service, data.decisionId);
+  if (!action.value) throw new Error(`no action recorded at ${keys.action(data.service, data.decisionId)}`);
+  if (action.value.status === 'done') {
+    log.info('action already done; nothing to do');
+    return { decisionId: data.decisionId, kind: data.kind, instance: data.instance, attached: data.attached, outcome: 'already_done', units: {} };
+  }
+  const records = await ctx.store.readService(data.service);
+  const template = records.template.value;
+  if (!template) throw new Error(`service ${data.service} has no template in etcd`);
+
+  const started = ctx.clock.now();
+  const units: Record<string, string> = {};
+  if (data.kind === 'scale_up') {
+    const all = [...data.attached, data.instance];
+    for (const unit of data.attached) units[unit] = await ctx.fleet.ensureSubmitted(unit, optionsFor(template, serviceOfUnit(template, unit)));
+    units[data.instance] = await ctx.fleet.ensureSubmitted(data.instance, optionsFor(template, data.service));
+    if (attempt === 1 && action.value.dueAt !== null) {
+      ctx.metrics.expiryToActionSeconds.observe({ service: data.service }, Math.max(0, started - action.value.dueAt) / 1000);
+    }
+    await ctx.fleet.launch(data.instance);
+    for (const unit of data.attached) await ctx.fleet.launch(unit);
+    await ctx.fleet.waitUntilLaunched(all, { waitMs: 60_000 });
+  } else {
+    for (const unit of data.attached) units[unit] = await ctx.fleet.ensureDestroyed(unit, { waitMs: 60_000 });
+    units[data.instance] = await ctx.fleet.ensureDestroyed(data.instance, { waitMs: 60_000 });
+  }
+  const seconds = (ctx.clock.now() - started) / 1000;
+  ctx.metrics.fleetActionSeconds.observe({ kind: data.kind }, seconds);
+  ctx.metrics.fleetActions.inc({ service: data.service, kind: data.kind, result: 'done' });
+
+  await recordActionResult(ctx, data, { status: 'done', error: null, result: { units, seconds } });
+  log.info({ units, seconds }, `${data.kind === 'scale_up' ? 'launched' : 'destroyed'} ${data.instance}`);
+  return { decisionId: data.decisionId, kind: data.kind, instance: data.instance, attached: data.attached, outcome: 'done', units };
+}
+
+/**
+ * Mirrors an action's end into etcd in one transaction: the action's status, the instance record (launched, or
+ * deleted after a destroy), the template's port slots and a decision record.
+ */
+export async function recordActionResult(
+  ctx: EngineContext,
+  data: ActionJobData,
+  end: { status: 'done' | 'failed'; error: string | null; result: Record<string, unknown> | null },
+): Promise<void> {
+  const config = await ctx.config.current();
+  for (let attempt = 0; attempt < 25; attempt += 1) {
+    const now = ctx.clock.now();
+    const actionV = await ctx.store.readAction(data.service, data.decisionId);
+    if (!actionV.value) return;
+    if (actionV.value.status === 'done') return;
+    const records = await ctx.store.readService(data.service);
+    const next: ActionRecord = { ...actionV.value, status: end.status, error: end.error, result: end.result, finishedAt: now, attempts: actionV.value.attempts + 1 };
+    const writes: Write[] = [{ put: keys.action(data.service, data.decisionId), value: JSON.stringify(next) }];
+    let instances = records.instances;
+    if (end.status === 'done') {
+      const current = records.instances.find((i) => i.name === data.instance);
+      if (data.kind === 'scale_up') {
+        const launched: InstanceRecord = {
+          ...(current ?? { name: data.instance, port: null, created_at: now, decision_id: data.decisionId, origin: 'decision' as const }),
+          state: 'launched',
+          attached_services: data.attached.map((name) => ({ name, state: 'launched', attached_services: [] })),
+        };
+        instances = records.instances.map((i) => (i.name === data.instance ? launched : i));
+        if (!current) instances.push(launched);
+        writes.push({ put: keys.instance(data.service, data.instance), value: JSON.stringify(launched) });
+      } else {
+        instances = records.instances.filter((i) => i.name !== data.instance);
+        writes.push({ del: keys.instance(data.service, data.instance) });
+      }
+      writes.push(...templateWrite(config, records, instances));
+    }
+    const record: DecisionRecord = {
+      id: deterministicId(now, end.status, data.decisionId),
+      at: now,
+      service: data.service,
+      policy: null,
+      machine: null,
+      direction: data.kind === 'scale_up' ? 'up' : 'down',
+      outcome: end.status === 'done' ? 'action_done' : 'action_failed',
+      reason: end.status === 'done' ? null : end.error,
+      rule: null,
+      inputs: { decisionId: data.decisionId, ...(end.result ?? {}) },
+      action: { kind: data.kind, instance: data.instance, attached: data.attached },
+      message: end.status === 'done'
+        ? `${data.kind === 'scale_up' ? 'launched' : 'destroyed'} ${data.instance}${data.attached.length ? ` with ${data.attached.join(', ')}` : ''} (decision ${data.decisionId})`
+        : `fleet action for ${data.instance} failed after its retries: ${end.error} (decision ${data.decisionId}); retry it from the board`,
+    };
+    writes.push({ put: keys.decision(data.service, record.id), value: JSON.stringify(record) });
+    const guards = [
+      { key: keys.action(data.service, data.decisionId), modRevision: actionV.modRevision },
+      { key: keys.serviceTemplate(data.service), modRevision: records.template.modRevision },
+    ];
+    if (await ctx.store.commit(guards, writes)) {
+      ctx.metrics.decisions.inc({ service: data.service, outcome: record.outcome, reason: record.reason ?? '' });
+      return;
+    }
+  }
+  throw new Error(`could not record the result of action ${data.decisionId}: too many conflicting commits`);
+}

@@ -1,0 +1,189 @@
+import {
+  INITIAL_MACHINE_STATE,
+  describeRule,
+  keys,
+  machineSamplePrefix,
+  normalizeInstanceName,
+  parseSampleKey,
+  parseSampleValue,
+  stepMachine,
+  type DecisionRecord,
+  type DynamiteConfig,
+  type MachineEffect,
+  type MachineRef,
+  type MachineState,
+  type ScaleRequest,
+  AGGREGATE_MACHINE,
+} from '@dynamite/domain';
+import { readSamplesAfter, type Guard, type StoredMachine, type Write } from '@dynamite/store';
+import type { EngineContext } from './context';
+import { directionOf, findPolicy, findService } from './config-source';
+import { commitScaleDecision, type ScaleDecisionResult } from './scale-decision';
+
+export type MachineEventInput = { kind: 'check' } | { kind: 'timer'; timerId: string };
+
+export interface MachineRunResult {
+  outcome: 'skipped' | 'unchanged' | 'committed';
+  samples: number;
+  rejected: number;
+  records: string[];
+  decision?: { decisionId: string; outcome: string; instance?: string; reason?: string | null };
+}
+
+const MAX_ATTEMPTS = 25;
+
+/**
+ * Runs one state machine on one event (new samples, or a timer expiry) and commits the result: the new machine
+ * state, its decision records and -- when it fires -- the scale decision, all in one guarded etcd transaction.
+ * On a conflict (another worker committed first) it re-reads and runs again. Jobs are added only after the commit,
+ * with ids derived from the state, so a crash between the two is repaired by the next reconcile.
+ */
+export async function runMachine(ctx: EngineContext, ref: MachineRef, event: MachineEventInput): Promise<MachineRunResult> {
+  const config = await ctx.config.current();
+  const service = findService(config, ref.service);
+  const policy = findPolicy(config, ref.policy);
+  const direction = service ? directionOf(service, ref.policy) : null;
+  if (!service || !policy || direction === null) {
+    ctx.log.warn({ ...ref }, 'state machine no longer in the config; job skipped');
+    return { outcome: 'skipped', samples: 0, rejected: 0, records: [] };
+  }
+
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
+    const machineV = await ctx.store.readMachine(ref.service, ref.policy, ref.machine);
+    const cooldownV = await ctx.store.readCooldown(ref.service, ref.policy);
+    const stored: StoredMachine = machineV.value ?? { state: INITIAL_MACHINE_STATE, cursor: null, updatedAt: 0 };
+    const now = ctx.clock.now();
+    const stepCtx = { service: ref.service, policy, direction, machine: ref.machine, cooldownUntil: cooldownV.value?.until ?? null, now };
+
+    let state: MachineState = stored.state;
+    let cursor = stored.cursor;
+    const effects: MachineEffect[] = [];
+    let samples = 0;
+    let rejected = 0;
+
+    if (event.kind === 'check') {
+      const prefix = machineSamplePrefix(config, policy, ref.machine);
+      let raw = await readSamplesAfter(ctx.store.etcd, prefix, cursor);
+      // A machine seen for the first time starts from its newest sample: older ones predate the engine.
+      if (cursor === null && raw.length > 1) raw = raw.slice(-1);
+      for (const sample of raw) {
+        cursor = sample.segment;
+        const key = parseSampleKey(sample.key, config.etcd.metricsBasePath);
+        if (!key.ok) { rejected += 1; ctx.metrics.samplesRejected.inc({ reason: key.reason }); continue; }
+        const value = parseSampleValue(sample.value, policy);
+        if (!value.ok) { rejected += 1; ctx.metrics.samplesRejected.inc({ reason: value.reason }); continue; }
+        const step = stepMachine(state, { kind: 'sample', sample: { tsKey: key.sample.tsKey, ts: key.sample.ts, value: value.value, receivedAt: now } }, stepCtx);
+        if (step.ignored) { rejected += 1; ctx.metrics.samplesRejected.inc({ reason: step.ignored }); continue; }
+        samples += 1;
+        ctx.metrics.samplesIngested.inc({ policy: ref.policy });
+        state = step.state;
+        effects.push(...step.effects);
+      }
+      if (raw.length === 0) return { outcome: 'unchanged', samples: 0, rejected: 0, records: [] };
+    } else {
+      const step = stepMachine(state, { kind: 'timer-expired', timerId: event.timerId }, stepCtx);
+      if (step.effects.length === 0 && JSON.stringify(step.state) === JSON.stringify(state)) return { outcome: 'unchanged', samples: 0, rejected: 0, records: [] };
+      state = step.state;
+      effects.push(...step.effects);
+    }
+
+    const records = effects.filter((e): e is Extract<MachineEffect, { kind: 'record' }> => e.kind === 'record').map((e) => e.record);
+    const guards: Guard[] = [
+      { key: keys.machine(ref.service, ref.policy, ref.machine), modRevision: machineV.modRevision },
+      { key: keys.cooldown(ref.service, ref.policy), modRevision: cooldownV.modRevision },
+    ];
+    const writes: Write[] = [
+      { put: keys.machine(ref.service, ref.policy, ref.machine), value: JSON.stringify({ state, cursor, updatedAt: now } satisfies StoredMachine) },
+      ...records.map((r) => ({ put: keys.decision(ref.service, r.id), value: JSON.stringify(r) })),
+    ];
+
+    const fire = effects.find((e): e is Extract<MachineEffect, { kind: 'fire' }> => e.kind === 'fire');
+    let fired: ScaleDecisionResult | null = null;
+    if (fire) {
+      const request = await scaleRequestFor(ctx, config, ref, fire.direction);
+      fired = await commitScaleDecision(ctx.store, config, {
+        service: ref.service,
+        request,
+        decisionId: fire.decisionId,
+        policy: ref.policy,
+        machine: ref.machine,
+        reason: ref.policy,
+        rule: describeRule(policy),
+        inputs: fire.inputs,
+        dueAt: fire.armedAt + policy.periodMs,
+        cooldown: { policy: ref.policy, ms: policy.cooldownMs },
+        guards,
+        writes,
+        now,
+      });
+      if (!fired.committed) continue;
+    } else if (!(await ctx.store.commit(guards, writes))) {
+      continue;
+    }
+
+    await afterCommit(ctx, ref, effects, records, fired, now);
+    const result: MachineRunResult = { outcome: 'committed', samples, rejected, records: records.map((r) => r.outcome) };
+    if (fired?.committed) {
+      result.decision = {
+        decisionId: fired.record.id,
+        outcome: fired.record.outcome,
+        instance: fired.action?.instance,
+        reason: fired.record.reason,
+      };
+    }
+    return result;
+  }
+  throw new Error(`state machine ${ref.service}/${ref.policy}/${ref.machine}: gave up after ${MAX_ATTEMPTS} conflicting commits`);
+}
+
+/** Which instance a fired policy acts on (scale down removes the instance whose metric triggered). */
+async function scaleRequestFor(ctx: EngineContext, config: DynamiteConfig, ref: MachineRef, direction: 'up' | 'down'): Promise<ScaleRequest> {
+  if (direction === 'up') return { direction: 'up' };
+  if (ref.machine === AGGREGATE_MACHINE) return { direction: 'down', target: { kind: 'newest' } };
+  const policy = findPolicy(config, ref.policy)!;
+  const registered = await resolveRegistration(ctx, config.etcd.applicationBasePath, policy.serviceType, ref.machine);
+  // A uuid nobody registered: remove the newest instance of the service. A registered one: exactly that instance
+  // (decideScaling refuses it when it is not a live instance of this service).
+  return { direction: 'down', target: registered ? { kind: 'instance', name: registered } : { kind: 'newest' } };
+}
+
+/** `<application_base_path>/<type>/<uuid>/service_instance_name`, looked up under the policy's type first. */
+export async function resolveRegistration(ctx: EngineContext, base: string, serviceType: string, uuid: string): Promise<string | null> {
+  const direct = await ctx.store.getString(`${base}/${serviceType}/${uuid}/service_instance_name`);
+  if (direct !== null) return normalizeInstanceName(direct);
+  const all = await ctx.store.etcd.getAll().prefix(`${base}/`).keys();
+  const match = all.find((k) => k.endsWith(`/${uuid}/service_instance_name`) && k.split('/').length === base.split('/').length + 3);
+  if (!match) return null;
+  const value = await ctx.store.getString(match);
+  return value === null ? null : normalizeInstanceName(value);
+}
+
+async function afterCommit(
+  ctx: EngineContext,
+  ref: MachineRef,
+  effects: MachineEffect[],
+  records: DecisionRecord[],
+  fired: ScaleDecisionResult | null,
+  now: number,
+): Promise<void> {
+  for (const record of records) {
+    ctx.metrics.decisions.inc({ service: record.service, outcome: record.outcome, reason: record.reason ?? '' });
+    ctx.log.info({ decisionId: record.id, ...ref, outcome: record.outcome, reason: record.reason }, record.message);
+  }
+  for (const effect of effects) {
+    if (effect.kind === 'arm-timer') await ctx.jobs.addTimer(ref, effect.timerId, effect.at, now);
+    if (effect.kind === 'cancel-timer') await ctx.jobs.cancelTimer(ref, effect.timerId);
+  }
+  if (fired?.committed) {
+    const r = fired.record;
+    ctx.metrics.decisions.inc({ service: r.service, outcome: r.outcome, reason: r.reason ?? '' });
+    ctx.log.info({ decisionId: r.id, ...ref, outcome: r.outcome, reason: r.reason, action: r.action }, r.message);
+    if (fired.action && fired.action.status === 'pending') {
+      await ctx.jobs.addAction(fired.action);
+      const cooldown = await ctx.store.readCooldown(ref.service, ref.policy);
+      if (cooldown.value && cooldown.value.decisionId === fired.action.decisionId) {
+        await ctx.jobs.addCooldownEnd({ service: ref.service, policy: ref.policy, until: cooldown.value.until, decisionId: fired.action.decisionId }, now);
+      }
+    }
+  }
+}

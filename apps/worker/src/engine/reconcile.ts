@@ -1,0 +1,168 @@
+import {
+  attachedInstancesOf,
+  countsOf,
+  deterministicId,
+  instancesNeededForMin,
+  keys,
+  parseInstanceOf,
+  type DynamiteConfig,
+} from '@dynamite/domain';
+import type { InstanceRecord, TemplateRecord } from '@dynamite/store';
+import type { EngineContext } from './context';
+import { commitScaleDecision, templateWrite, toRecordedInstances } from './scale-decision';
+
+export interface ReconcileReport {
+  pendingActionsRequeued: number;
+  timersEnsured: number;
+  cooldownsEnsured: number;
+  boundRepairs: string[];
+  healed: string[];
+  adopted: string[];
+}
+
+/**
+ * Brings what only lives in Redis back in line with etcd, and etcd's recorded instances in line with fleet:
+ *   - every pending action has its job; every armed timer and running cooldown has its delayed job
+ *     (job ids are deterministic, so this is a no-op when they exist);
+ *   - every service has at least min_instance and at most max_instance active instances (bound repairs);
+ *   - every recorded `launched` instance whose units fleet lost is launched again.
+ * Runs periodically (a job scheduler), at scheduler start and after Redis was wiped.
+ */
+export async function reconcile(ctx: EngineContext, opts: { adopt?: boolean; heal?: boolean } = {}): Promise<ReconcileReport> {
+  const config = await ctx.config.current();
+  const now = ctx.clock.now();
+  const report: ReconcileReport = { pendingActionsRequeued: 0, timersEnsured: 0, cooldownsEnsured: 0, boundRepairs: [], healed: [], adopted: [] };
+
+  for (const action of await ctx.store.listActions()) {
+    if (action.status !== 'pending') continue;
+    await ctx.jobs.addAction(action);
+    report.pendingActionsRequeued += 1;
+  }
+  for (const m of await ctx.store.listMachines()) {
+    const armed = m.stored.state.armed;
+    if (!armed) continue;
+    await ctx.jobs.addTimer({ service: m.service, policy: m.policy, machine: m.machine }, armed.timerId, armed.expiresAt, now);
+    report.timersEnsured += 1;
+  }
+  for (const c of await ctx.store.listCooldowns()) {
+    if (c.cooldown.until <= now) continue;
+    await ctx.jobs.addCooldownEnd({ service: c.service, policy: c.policy, until: c.cooldown.until, decisionId: c.cooldown.decisionId }, now);
+    report.cooldownsEnsured += 1;
+  }
+
+  let fleetUnits: Set<string> | null = null;
+  if (opts.adopt || opts.heal !== false) {
+    try {
+      fleetUnits = new Set((await ctx.fleet.listUnits()).map((u) => u.name));
+    } catch (err) {
+      ctx.log.warn({ err: String(err) }, 'fleet unreachable during reconcile; skipping adoption and healing');
+    }
+  }
+  if (opts.adopt && fleetUnits) report.adopted = await adoptUnits(ctx, config, [...fleetUnits]);
+
+  for (const service of config.services) {
+    if (service.isAttached) continue;
+    report.boundRepairs.push(...(await repairBounds(ctx, config, service.name)));
+    if (fleetUnits && opts.heal !== false) report.healed.push(...(await healService(ctx, service.name, fleetUnits)));
+  }
+  return report;
+}
+
+/** Decides the scale ups min_instance still needs, and the scale downs a lowered max_instance asks for. */
+async function repairBounds(ctx: EngineContext, config: DynamiteConfig, service: string): Promise<string[]> {
+  const done: string[] = [];
+  for (let i = 0; i < 100; i += 1) {
+    const records = await ctx.store.readService(service);
+    if (!records.template.value) return done;
+    const instances = toRecordedInstances(records.instances);
+    const svc = config.services.find((s) => s.name === service)!;
+    const needed = instancesNeededForMin(config, service, instances);
+    const over = countsOf(instances).active - svc.maxInstance;
+    if (needed <= 0 && over <= 0) return done;
+    const now = ctx.clock.now();
+    const reason = needed > 0 ? 'min_instance' : 'max_instance';
+    const result = await commitScaleDecision(ctx.store, config, {
+      service,
+      request: needed > 0 ? { direction: 'up' } : { direction: 'down', target: { kind: 'newest' } },
+      decisionId: deterministicId(now, reason, service, records.template.modRevision),
+      policy: null,
+      machine: null,
+      reason,
+      rule: needed > 0 ? `keep at least ${svc.minInstance} instance(s)` : `keep at most ${svc.maxInstance} instance(s)`,
+      inputs: { needed, over },
+      dueAt: null,
+      cooldown: null,
+      guards: [],
+      writes: [],
+      now,
+    });
+    if (!result.committed) continue;
+    ctx.metrics.decisions.inc({ service, outcome: result.record.outcome, reason: result.record.reason ?? '' });
+    ctx.log.info({ decisionId: result.record.id, service, outcome: result.record.outcome, reason }, result.record.message);
+    if (!result.action) return done;
+    await ctx.jobs.addAction(result.action);
+    done.push(`${result.action.kind} ${result.action.instance}`);
+  }
+  return done;
+}
+
+/** Records fleet units that are instances of configured services but unknown to etcd (at scheduler start). */
+async function adoptUnits(ctx: EngineContext, config: DynamiteConfig, units: string[]): Promise<string[]> {
+  const adopted: string[] = [];
+  for (const unit of units.sort()) {
+    const match = parseInstanceOf(config, unit);
+    if (!match) continue;
+    for (let attempt = 0; attempt < 25; attempt += 1) {
+      const records = await ctx.store.readService(match.service);
+      if (!records.template.value || records.instances.some((i) => i.name === unit)) break;
+      const now = ctx.clock.now();
+      const instance: InstanceRecord = {
+        name: unit,
+        state: 'launched',
+        attached_services: attachedInstancesOf(config, match.service, unit).map((name) => ({ name, state: 'launched', attached_services: [] })),
+        port: match.port,
+        created_at: now,
+        decision_id: null,
+        origin: 'adopted',
+      };
+      const ok = await ctx.store.commit(
+        [{ key: keys.serviceTemplate(match.service), modRevision: records.template.modRevision }],
+        [{ put: keys.instance(match.service, unit), value: JSON.stringify(instance) }, ...templateWrite(config, records, [...records.instances, instance])],
+      );
+      if (ok) {
+        adopted.push(unit);
+        ctx.log.info({ service: match.service, instance: unit }, `adopted ${unit}, already in fleet`);
+        break;
+      }
+    }
+  }
+  return adopted;
+}
+
+/** Launches again the units of recorded `launched` instances that fleet no longer has. */
+async function healService(ctx: EngineContext, service: string, fleetUnits: Set<string>): Promise<string[]> {
+  const records = await ctx.store.readService(service);
+  const template: TemplateRecord | null = records.template.value;
+  if (!template) return [];
+  const healed: string[] = [];
+  for (const instance of records.instances) {
+    if (instance.state !== 'launched') continue;
+    const names = [instance.name, ...instance.attached_services.map((a) => a.name)];
+    const missing = names.filter((n) => !fleetUnits.has(n));
+    if (missing.length === 0) continue;
+    try {
+      for (const a of instance.attached_services) {
+        const attachedService = a.name.includes('@') ? a.name.slice(0, a.name.indexOf('@')) : null;
+        const attachedTemplate = template.attached_services.find((t) => t.name === attachedService || t.service_config_details?.name_of_unit_file === a.name);
+        if (attachedTemplate) await ctx.fleet.ensureSubmitted(a.name, attachedTemplate.unit_file_details_json_dict.options);
+      }
+      await ctx.fleet.ensureSubmitted(instance.name, template.unit_file_details_json_dict.options);
+      for (const name of names) await ctx.fleet.launch(name);
+      healed.push(instance.name);
+      ctx.log.warn({ service, instance: instance.name, missing }, `fleet had lost ${missing.join(', ')}; launched again`);
+    } catch (err) {
+      ctx.log.error({ service, instance: instance.name, err: String(err) }, 'could not heal instance');
+    }
+  }
+  return healed;
+}
