@@ -12,7 +12,7 @@ export interface SpecifierContext {
   runtimeDir?: string;
 }
 
-const decoder = new TextDecoder('utf-8');
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** systemd's unit_name_unescape: `-` becomes `/`, `\xNN` becomes that byte. */
 export function unescapeUnitNamePart(part: string): string {
