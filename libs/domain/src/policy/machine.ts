@@ -198,8 +198,11 @@ function stepSample(state: MachineState, sample: Sample, ctx: MachineContext): M
 }
 
 /**
- * The window of `armed` closes at its expiry: fire, or say why not. Evaluated at `expiresAt` (and the
- * cooldown at the later of expiry and now, so a cooldown started meanwhile by another machine still holds).
+ * The window of `armed` closes at its expiry: fire, or say why not. Everything is evaluated at `expiresAt`,
+ * whenever the job runs. The cooldown too: a window that ended inside a cooldown never fires, even when its job
+ * runs after that cooldown is over (checking at `now` would let a late job fire where an on-time one did not).
+ * A cooldown committed by another machine after the expiry also suppresses it: only its end is known, and
+ * `expiresAt < until` is the conservative reading.
  */
 function closeWindow(
   state: MachineState,
@@ -210,7 +213,7 @@ function closeWindow(
   const quietMs = at - armed.newestReceivedAt;
   const enoughSamples = armed.samples >= 2;
   const fresh = quietMs <= ctx.policy.staleAfterMs;
-  const cooling = isCooldownActive(ctx.cooldownUntil, Math.max(ctx.now, at));
+  const cooling = isCooldownActive(ctx.cooldownUntil, at);
   const inputs = windowInputs(armed, ctx);
   const next: MachineState = { ...state, armed: null };
 

@@ -1,0 +1,156 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  AGGREGATE_MACHINE,
+  machineSamplePrefix,
+  metricWatchPrefixes,
+  normalizeInstanceName,
+  parseRegistrationKey,
+  parseSampleKey,
+  routeSample,
+  type SampleKey,
+} from '@dynamite/domain';
+import { config, policy, service } from './factory';
+
+const TS = '2015-07-28T13:15:50.631Z';
+
+function key(k: string): SampleKey {
+  const result = parseSampleKey(k, '/metrics');
+  if (!result.ok) throw new Error(result.message);
+  return result.sample;
+}
+
+// Two service types with the same metric name, plus an aggregated policy on a third type.
+const cfg = config(
+  [
+    service('apache', { scaleUpPolicy: 'web_cpu_up', scaleDownPolicy: 'web_cpu_down' }),
+    service('apache_blue', { scaleUpPolicy: 'web_cpu_up' }), // one policy used by two services
+    service('db', { unitFile: 'db@.service', basePort: 5432, scaleUpPolicy: 'db_cpu_up' }),
+    service('haproxy', { unitFile: 'haproxy.service', scaleUpPolicy: 'lb_resp_up' }),
+    service('apache_discovery', { type: 'attached_service' }),
+  ],
+  [
+    policy('web_cpu_up', { serviceType: 'webserver', metric: 'cpu_user', operator: 'gt', threshold: 80 }),
+    policy('web_cpu_down', { serviceType: 'webserver', metric: 'cpu_user', operator: 'lt', threshold: 10 }),
+    policy('db_cpu_up', { serviceType: 'database', metric: 'cpu_user' }),
+    policy('lb_resp_up', { serviceType: 'loadbalancer', metric: 'response_time.time_backend_response.p95', aggregated: true }),
+    policy('unused', { serviceType: 'cache', metric: 'hits' }),
+  ],
+);
+
+describe('routeSample', () => {
+  test('a per-instance sample feeds every (service, policy) of its type and metric, keyed by uuid', () => {
+    assert.deepEqual(routeSample(key(`/metrics/webserver/u1/cpu_user/${TS}`), cfg), [
+      { service: 'apache', policy: 'web_cpu_up', machine: 'u1', direction: 'up' },
+      { service: 'apache', policy: 'web_cpu_down', machine: 'u1', direction: 'down' },
+      { service: 'apache_blue', policy: 'web_cpu_up', machine: 'u1', direction: 'up' },
+    ]);
+  });
+
+  test('no cross-talk between service types sharing a metric name (the original routed by name alone)', () => {
+    assert.deepEqual(routeSample(key(`/metrics/database/u9/cpu_user/${TS}`), cfg), [
+      { service: 'db', policy: 'db_cpu_up', machine: 'u9', direction: 'up' },
+    ]);
+  });
+
+  test('an aggregated sample feeds aggregated policies only, on the aggregate machine', () => {
+    assert.deepEqual(routeSample(key(`/metrics/loadbalancer/response_time/${TS}`), cfg), [
+      { service: 'haproxy', policy: 'lb_resp_up', machine: AGGREGATE_MACHINE, direction: 'up' },
+    ]);
+  });
+
+  test('layout must match the policy: aggregated keys never feed per-instance policies and vice versa', () => {
+    assert.deepEqual(routeSample(key(`/metrics/webserver/cpu_user/${TS}`), cfg), []);
+    assert.deepEqual(routeSample(key(`/metrics/loadbalancer/u1/response_time/${TS}`), cfg), []);
+  });
+
+  test('unknown types, unknown metrics and unused policies route nowhere', () => {
+    assert.deepEqual(routeSample(key(`/metrics/nosuchtype/u1/cpu_user/${TS}`), cfg), []);
+    assert.deepEqual(routeSample(key(`/metrics/webserver/u1/memory/${TS}`), cfg), []);
+    assert.deepEqual(routeSample(key(`/metrics/cache/u1/hits/${TS}`), cfg), []);
+  });
+});
+
+describe('machineSamplePrefix and metricWatchPrefixes', () => {
+  const up = cfg.policies[0]!;
+  const lb = cfg.policies[3]!;
+  test('per-instance and aggregated prefixes', () => {
+    assert.equal(machineSamplePrefix(cfg, up, 'u1'), '/metrics/webserver/u1/cpu_user/');
+    assert.equal(machineSamplePrefix(cfg, lb, AGGREGATE_MACHINE), '/metrics/loadbalancer/response_time/');
+  });
+  test('every routed sample key lies under its machine prefix', () => {
+    for (const k of [`/metrics/webserver/u1/cpu_user/${TS}`, `/metrics/loadbalancer/response_time/${TS}`]) {
+      for (const route of routeSample(key(k), cfg)) {
+        const p = cfg.policies.find((x) => x.name === route.policy)!;
+        assert.ok(k.startsWith(machineSamplePrefix(cfg, p, route.machine)), `${k} under its prefix`);
+      }
+    }
+  });
+  test('a trailing slash on the base path does not double the slash', () => {
+    const c = config(cfg.services, cfg.policies, { metricsBasePath: '/metrics/' });
+    assert.equal(machineSamplePrefix(c, up, 'u1'), '/metrics/webserver/u1/cpu_user/');
+    assert.deepEqual(metricWatchPrefixes(c), metricWatchPrefixes(cfg));
+  });
+  test('watch prefixes: whole type dirs for per-instance policies, metric dirs for aggregated, unused policies left out', () => {
+    assert.deepEqual(metricWatchPrefixes(cfg), [
+      '/metrics/database/',
+      '/metrics/loadbalancer/response_time/',
+      '/metrics/webserver/',
+    ]);
+  });
+  test('an aggregated prefix covered by a per-instance type prefix is dropped; "web" does not cover "webserver"', () => {
+    const c = config(
+      [service('a', { scaleUpPolicy: 'agg', scaleDownPolicy: 'inst' }), service('b', { scaleUpPolicy: 'web' })],
+      [
+        policy('agg', { serviceType: 'webserver', metric: 'rt', aggregated: true }),
+        policy('inst', { serviceType: 'webserver', metric: 'cpu' }),
+        policy('web', { serviceType: 'web', metric: 'rt', aggregated: true }),
+      ],
+    );
+    assert.deepEqual(metricWatchPrefixes(c), ['/metrics/web/rt/', '/metrics/webserver/']);
+  });
+  test('every routable key is covered by some watch prefix', () => {
+    const prefixes = metricWatchPrefixes(cfg);
+    for (const k of [`/metrics/webserver/u1/cpu_user/${TS}`, `/metrics/database/u2/cpu_user/${TS}`, `/metrics/loadbalancer/response_time/${TS}`]) {
+      assert.ok(prefixes.some((p) => k.startsWith(p)), k);
+    }
+  });
+});
+
+describe('registrations', () => {
+  test('parseRegistrationKey accepts only <base>/<type>/<uuid>/service_instance_name', () => {
+    assert.deepEqual(parseRegistrationKey('/services/webserver/u1/service_instance_name', '/services'), { serviceType: 'webserver', uuid: 'u1' });
+    assert.deepEqual(parseRegistrationKey('/apps/x/webserver/u1/service_instance_name', '/apps/x/'), { serviceType: 'webserver', uuid: 'u1' });
+    const no = [
+      '/services/webserver/u1',
+      '/services/webserver/u1/other_leaf',
+      '/services/webserver/u1/x/service_instance_name',
+      '/services//u1/service_instance_name',
+      '/services/webserver//service_instance_name',
+      '/servicesx/webserver/u1/service_instance_name',
+      '/elsewhere/webserver/u1/service_instance_name',
+    ];
+    for (const k of no) assert.equal(parseRegistrationKey(k, '/services'), null, k);
+  });
+
+  const names: [string, string | null][] = [
+    ['web@8080.service', 'web@8080.service'],
+    ['web@8080', 'web@8080.service'],
+    ['  zurmo_apache@8080.service\n', 'zurmo_apache@8080.service'],
+    ['loadbalancer', 'loadbalancer.service'],
+    ['', null],
+    ['   ', null],
+    ['.service', null],
+    ['web@.service', null],
+    ['@8080.service', null],
+    ['a@b@c.service', null],
+    ['web 8080.service', null],
+    ['../etc/passwd', null],
+    ['"web@8080.service"', null],
+  ];
+  for (const [value, expected] of names) {
+    test(`normalizeInstanceName(${JSON.stringify(value)}) = ${expected}`, () => {
+      assert.equal(normalizeInstanceName(value), expected);
+    });
+  }
+});
