@@ -7,6 +7,7 @@ trap stop_started_services EXIT
 
 ensure_etcd
 ensure_redis
+command -v redis-server >/dev/null 2>&1 || apt_install redis-server  # suites that wipe Redis start their own
 ensure_chromium
 ensure_compose_validator
 ensure_node_modules

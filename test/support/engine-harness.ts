@@ -1,0 +1,282 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Etcd3 } from 'etcd3';
+import IORedis from 'ioredis';
+import { keys } from '@dynamite/domain';
+import { FleetClient } from '@dynamite/fleet-client';
+import { startFleetEmulator } from '@dynamite/fleet-emulator';
+import { EtcdServer } from './etcd';
+import { REDIS_URL, deletePrefix, uniquePrefix } from './redis';
+
+/** The repository root (tests run from dist/test/<area>/). */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const DYNAMITE_BIN = path.join(REPO_ROOT, 'bin', 'dynamite.js');
+
+export interface HarnessOptions {
+  suite: string;
+  /** The Dynamite YAML; `{{UNITS}}` is replaced by the unit folder. */
+  config: string;
+  /** Unit files by name. */
+  units: Record<string, string>;
+  /** Extra environment of every engine process. */
+  env?: Record<string, string>;
+  emulator?: Parameters<typeof startFleetEmulator>[0];
+  /** A Redis of the test's own (default: the shared one, with a unique prefix). */
+  redisUrl?: string;
+}
+
+export interface EngineProcess {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Real servers for one engine test suite: a private etcd, the fleet emulator, a unique Redis prefix, a temp folder
+ * with the config and unit files -- and engine processes (`dynamite scheduler|worker|run`) started as children,
+ * which tests may SIGKILL and restart.
+ */
+export class EngineHarness {
+  readonly processes: EngineProcess[] = [];
+  etcd!: Etcd3;
+  fleet!: FleetClient;
+  private counter = 0;
+
+  private constructor(
+    readonly opts: HarnessOptions,
+    readonly dir: string,
+    readonly etcdServer: EtcdServer,
+    readonly emulator: { url: string; port: number; stop(): Promise<void> },
+    readonly prefix: string,
+    readonly configFile: string,
+    readonly unitDir: string,
+  ) {}
+
+  static async start(opts: HarnessOptions): Promise<EngineHarness> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `dynamite-${opts.suite}-`));
+    const unitDir = path.join(dir, 'units');
+    fs.mkdirSync(unitDir);
+    for (const [name, text] of Object.entries(opts.units)) fs.writeFileSync(path.join(unitDir, name), text);
+    const configFile = path.join(dir, 'dynamite.yaml');
+    fs.writeFileSync(configFile, opts.config.replaceAll('{{UNITS}}', unitDir));
+    const etcdServer = await EtcdServer.start();
+    const emulator = await startFleetEmulator({ port: 0, ...(opts.emulator ?? {}) });
+    const h = new EngineHarness(opts, dir, etcdServer, emulator, uniquePrefix(opts.suite), configFile, unitDir);
+    h.etcd = new Etcd3({ hosts: etcdServer.url });
+    h.fleet = new FleetClient({ endpoint: emulator.url, retry: { attempts: 3 } });
+    return h;
+  }
+
+  get redisUrl(): string {
+    return this.opts.redisUrl ?? REDIS_URL;
+  }
+
+  get engineFlags(): string[] {
+    return ['-e', this.etcdServer.endpoint, '-f', this.emulator.url, '--redis_url', this.redisUrl, '--queue_prefix', this.prefix];
+  }
+
+  /** Starts `dynamite <command>` as a child process (its own process group), logs to a file in the temp folder. */
+  spawn(command: 'scheduler' | 'worker' | 'run', extra: string[] = []): EngineProcess {
+    const name = `${command}-${(this.counter += 1)}`;
+    const logFile = path.join(this.dir, `${name}.log`);
+    const out = fs.openSync(logFile, 'a');
+    const args = [DYNAMITE_BIN, command, ...this.engineFlags, ...(command === 'worker' ? [] : ['-c', this.configFile]), ...extra];
+    const child = spawn(process.execPath, args, {
+      cwd: REPO_ROOT,
+      env: { ...process.env, DYNAMITE_LOG_LEVEL: 'debug', ...(this.opts.env ?? {}) },
+      stdio: ['ignore', out, out],
+      detached: true,
+    });
+    fs.closeSync(out);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const proc = { name, child, logFile, exited };
+    this.processes.push(proc);
+    return proc;
+  }
+
+  /** Kills a process (and its group): SIGKILL simulates a crash, SIGTERM a graceful stop. */
+  async kill(proc: EngineProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (proc.child.exitCode === null && proc.child.signalCode === null) {
+      try {
+        process.kill(-proc.child.pid!, signal);
+      } catch {
+        proc.child.kill(signal);
+      }
+    }
+    await proc.exited;
+  }
+
+  log(proc: EngineProcess): string {
+    return fs.existsSync(proc.logFile) ? fs.readFileSync(proc.logFile, 'utf8') : '';
+  }
+
+  /** The last lines of every engine process's log (printed when a test fails). */
+  logs(lines = 40): string {
+    return this.processes.map((p) => `--- ${p.name}\n${this.log(p).split('\n').slice(-lines).join('\n')}`).join('\n');
+  }
+
+  // ---- etcd helpers -------------------------------------------------------------------------------------
+
+  async sample(serviceType: string, uuid: string | null, metric: string, value: string | number, at = Date.now()): Promise<string> {
+    const key = uuid === null
+      ? `/metrics/${serviceType}/${metric}/${new Date(at).toISOString()}`
+      : `/metrics/${serviceType}/${uuid}/${metric}/${new Date(at).toISOString()}`;
+    await this.etcd.put(key).value(String(value));
+    return key;
+  }
+
+  async register(serviceType: string, uuid: string, instance: string): Promise<void> {
+    await this.etcd.put(`/services/${serviceType}/${uuid}/service_instance_name`).value(instance);
+  }
+
+  async instances(service: string): Promise<Record<string, { state: string; decision_id: string | null }>> {
+    const all = await this.etcd.getAll().prefix(keys.servicePrefix(service)).json();
+    const out: Record<string, { state: string; decision_id: string | null }> = {};
+    for (const [key, value] of Object.entries(all)) {
+      const leaf = key.slice(keys.servicePrefix(service).length);
+      if (leaf !== 'fleet_service_template') out[leaf] = value as { state: string; decision_id: string | null };
+    }
+    return out;
+  }
+
+  async actions(service: string): Promise<{ decisionId: string; kind: string; instance: string; status: string }[]> {
+    const all = await this.etcd.getAll().prefix(keys.serviceActionsPrefix(service)).json();
+    return Object.values(all) as { decisionId: string; kind: string; instance: string; status: string }[];
+  }
+
+  async decisions(service: string): Promise<{ id: string; outcome: string; reason: string | null; action: { instance: string; kind: string } | null; inputs: Record<string, unknown> }[]> {
+    const all = await this.etcd.getAll().prefix(keys.serviceDecisionsPrefix(service)).sort('Key', 'Ascend').strings();
+    return Object.keys(all).sort().map((k) => JSON.parse(all[k]!));
+  }
+
+  /** fleet units whose currentState is launched, by name. */
+  async launchedUnits(): Promise<string[]> {
+    const units = await this.fleet.listUnits();
+    return units.filter((u) => u.currentState === 'launched').map((u) => u.name).sort();
+  }
+
+  async unitNames(): Promise<string[]> {
+    return (await this.fleet.listUnits()).map((u) => u.name).sort();
+  }
+
+  async emulatorFaults(body: Record<string, unknown> | null): Promise<void> {
+    const res = await fetch(`${this.emulator.url}/emulator/faults`, body === null
+      ? { method: 'DELETE' }
+      : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`emulator faults: ${res.status} ${await res.text()}`);
+  }
+
+  redis(): IORedis {
+    return new IORedis(this.redisUrl, { maxRetriesPerRequest: null });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.processes.map((p) => this.kill(p, 'SIGTERM').catch(() => undefined)));
+    this.etcd.close();
+    await this.emulator.stop();
+    await this.etcdServer.stop();
+    await deletePrefix(this.prefix, this.redisUrl).catch(() => undefined);
+    if (!process.env.DYNAMITE_KEEP_TEST_DIRS) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Polls until `check` returns a truthy value; fails with `message` and the engine logs after `timeoutMs`. */
+export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs: number, message: string, h?: EngineHarness): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms: ${message}${last ? ` (last error: ${String(last)})` : ''}${h ? `\n${h.logs()}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Writes one sample every `everyMs` until stopped. */
+export function sampleStream(h: EngineHarness, serviceType: string, uuid: string | null, metric: string, value: () => number, everyMs = 200): { stop(): Promise<void> } {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await h.sample(serviceType, uuid, metric, value()).catch(() => undefined);
+      await sleep(everyMs);
+    }
+  })();
+  return { async stop() { running = false; await loop; } };
+}
+
+/** A small template web service with one attached unit; both run harmless local processes in the emulator. */
+export function webServiceConfig(opts: {
+  min?: number; max?: number; upPeriod?: number; downPeriod?: number; cooldown?: number; upThreshold?: number; downThreshold?: number;
+  staleAfter?: number; reconcile?: number;
+} = {}): { config: string; units: Record<string, string> } {
+  const config = `
+Dynamite:
+  ServiceFiles:
+    PathList:
+      - {{UNITS}}
+  ETCD:
+    application_base_path: /services
+    metrics_base_path: /metrics
+  Engine:
+    reconcile_interval: ${opts.reconcile ?? 2}
+    reconcile_interval_unit: second
+  Service:
+    web:
+      name_of_unit_file: web@.service
+      type: webserver
+      min_instance: ${opts.min ?? 1}
+      max_instance: ${opts.max ?? 4}
+      base_instance_prefix_number: 8080
+      ports_per_instance: 1
+      attached_service:
+        - web_disc
+      scale_up_policy:
+        ScalingPolicy: web_up
+      scale_down_policy:
+        ScalingPolicy: web_down
+    web_disc:
+      name_of_unit_file: web_disc@.service
+      type: attached_service
+  ScalingPolicy:
+    web_up:
+      service_type: webserver
+      metric: cpu_user
+      metric_aggregated: false
+      comparative_operator: gt
+      threshold: ${opts.upThreshold ?? 80}
+      period: ${opts.upPeriod ?? 1.5}
+      period_unit: second
+      cooldown_period: ${opts.cooldown ?? 30}
+      cooldown_period_unit: second
+      stale_after: ${opts.staleAfter ?? 60}
+      stale_after_unit: second
+    web_down:
+      service_type: webserver
+      metric: cpu_user
+      metric_aggregated: false
+      comparative_operator: lt
+      threshold: ${opts.downThreshold ?? 10}
+      period: ${opts.downPeriod ?? 1.5}
+      period_unit: second
+      cooldown_period: ${opts.cooldown ?? 30}
+      cooldown_period_unit: second
+      stale_after: ${opts.staleAfter ?? 60}
+      stale_after_unit: second
+`;
+  const units = {
+    'web@.service': '[Unit]\nDescription=web %i\n\n[Service]\nExecStart=/bin/sleep 600\n',
+    'web_disc@.service': '[Unit]\nDescription=discovery for web %i\nBindsTo=web@%i.service\n\n[Service]\nExecStart=/bin/sleep 600\n\n[X-Fleet]\nMachineOf=web@%i.service\n',
+  };
+  return { config, units };
+}
