@@ -6,11 +6,14 @@ import { Etcd3 } from 'etcd3';
 import IORedis from 'ioredis';
 import { keys } from '@dynamite/domain';
 import { FleetClient } from '@dynamite/fleet-client';
-import { startFleetEmulator } from '@dynamite/fleet-emulator';
 import { EtcdServer } from './etcd';
 import { REDIS_URL, deletePrefix, uniquePrefix } from './redis';
 
 /** The repository root (tests run from dist/test/<area>/). */
+type EmulatorHandle = { url: string; port: number; stop(): Promise<void> };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { startFleetEmulator } = require('@dynamite/fleet-emulator') as { startFleetEmulator: (opts: Record<string, unknown>) => Promise<EmulatorHandle> };
+
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const DYNAMITE_BIN = path.join(REPO_ROOT, 'bin', 'dynamite.js');
 
@@ -22,7 +25,7 @@ export interface HarnessOptions {
   units: Record<string, string>;
   /** Extra environment of every engine process. */
   env?: Record<string, string>;
-  emulator?: Parameters<typeof startFleetEmulator>[0];
+  emulator?: Record<string, unknown>;
   /** A Redis of the test's own (default: the shared one, with a unique prefix). */
   redisUrl?: string;
 }
