@@ -69,7 +69,10 @@ export interface MachineContext {
   machine: string;
   /** End of the (service, policy) cooldown, wall ms, or null. */
   cooldownUntil: number | null;
-  /** The injected clock. */
+  /**
+   * The injected clock (when the step runs). No decision depends on it: samples are timed by `receivedAt` and
+   * windows by `expiresAt`, so a retried or late job decides exactly as an on-time one.
+   */
   now: number;
 }
 
