@@ -4,21 +4,31 @@
  */
 
 /** The closest candidate, or null when none is close enough to be a plausible typo. */
-export function closestMatch(word: string, candidates: Iterable<string>): string | null {
+export function closestMatch(word: string, candidateList: Iterable<string>): string | null {
+  const candidates = [...candidateList];
   const target = word.toLowerCase();
   let best: string | null = null;
   let bestDistance = Infinity;
+  let ties = 0;
   for (const candidate of candidates) {
     const distance = editDistance(target, candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
+      ties = 1;
+    } else if (distance === bestDistance) {
+      ties++;
     }
   }
   if (best === null) return null;
-  // Short words allow one edit, longer ones up to a third of their length (max_instances -> max_instance).
+  // A slip of one or two characters is the likeliest story (max_instances -> max_instance) ...
+  if (bestDistance <= Math.min(2, Math.floor(target.length / 3) || 1)) return best;
+  // ... then an abbreviation of exactly one candidate (`sec` -> second, `base_instance` -> base_instance_prefix_number) ...
+  const starts = candidates.filter((c) => target.length >= 3 && c.toLowerCase().startsWith(target));
+  if (starts.length === 1) return starts[0]!;
+  // ... then, for longer words, up to a third of their length in edits, when one candidate is clearly closest.
   const allowed = Math.max(1, Math.min(4, Math.floor(Math.max(target.length, best.length) / 3)));
-  return bestDistance <= allowed ? best : null;
+  return bestDistance <= allowed && ties === 1 ? best : null;
 }
 
 /** `; did you mean "x"?` or nothing. */

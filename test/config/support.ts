@@ -1,0 +1,45 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** The repository root: the nearest folder above this file whose package.json is the `dynamite` workspace. */
+export function repoRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'dynamite') return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no dynamite package.json above ${__dirname}`);
+    dir = parent;
+  }
+}
+
+export const ROOT = repoRoot();
+export const FIXTURES = join(ROOT, 'test', 'fixtures', 'configs');
+export const ORIGINALS = '/work/shared/reference/original';
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `dynamite` bin (bin/dynamite.js) from the repo root, without any DYNAMITE_* settings of the caller. */
+export function runDynamite(args: string[], opts: { cwd?: string } = {}): Promise<CliRun> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('DYNAMITE_')) env[key] = value;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'dynamite.js'), ...args], { cwd: opts.cwd ?? ROOT, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Lines of output, without the empty one after the last newline. */
+export function lines(text: string): string[] {
+  return text.split('\n').filter((line, i, all) => !(line === '' && i === all.length - 1));
+}
