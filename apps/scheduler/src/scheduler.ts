@@ -13,6 +13,7 @@ import {
 } from '@dynamite/worker';
 import { resolveConfig, writeEngineState, type LoadedConfig } from './bootstrap';
 import { SampleWatch } from './sample-watch';
+import { checkBind, credentialsFromEnv, startHttpServer, type HttpListenOptions, type RunningHttp } from './http';
 
 export interface SchedulerOptions {
   configFile?: string;
@@ -28,6 +29,8 @@ export interface SchedulerOptions {
   metrics?: EngineMetrics;
   /** How often to check that Redis still holds the engine's queues (ms). */
   redisCheckMs?: number;
+  /** The operator listener (board, API, metrics); null or absent: none. */
+  http?: HttpListenOptions | null;
 }
 
 export interface RunningScheduler {
@@ -35,6 +38,8 @@ export interface RunningScheduler {
   loaded: LoadedConfig;
   watch: SampleWatch;
   redis: Redis;
+  /** Base URL of the operator listener, or null when it is off. */
+  httpUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -45,6 +50,7 @@ export interface RunningScheduler {
  */
 export async function startScheduler(opts: SchedulerOptions): Promise<RunningScheduler> {
   const log = opts.log ?? createLogger('scheduler');
+  if (opts.http) checkBind(opts.http, opts.http.credentials === undefined ? credentialsFromEnv() : opts.http.credentials);
   const redis = createRedisConnection(opts.redisUrl);
   const ctx = createEngineContext({ ...opts, connection: redis, log });
 
@@ -65,6 +71,16 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
   const watch = new SampleWatch(ctx, loaded.config);
   await watch.start();
   log.info({ prefix: watch.prefix, revision: watch.revision }, 'watching samples');
+  let http: RunningHttp | null = null;
+  if (opts.http) {
+    http = await startHttpServer({ ctx, redis, watch, log }, opts.http).catch(async (err: unknown) => {
+      await watch.stop();
+      await ctx.jobs.close();
+      await redis.quit().catch(() => undefined);
+      ctx.store.etcd.close();
+      throw err;
+    });
+  }
 
   // Redis may be wiped at any time: its marker key going missing means every job must be rebuilt from etcd.
   let checking = false;
@@ -82,8 +98,10 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
     loaded,
     watch,
     redis,
+    httpUrl: http?.url ?? null,
     async close() {
       clearInterval(redisCheck);
+      await http?.close();
       await watch.stop();
       await ctx.jobs.close();
       await redis.quit().catch(() => undefined);

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
-import { ConfigLoadError, startScheduler } from '@dynamite/scheduler';
-import { createLogger, startWorker } from '@dynamite/worker';
+import { ConfigLoadError, DEFAULT_HTTP, HttpConfigError, checkBind, credentialsFromEnv, parseHttpFlag, startScheduler, type HttpBind } from '@dynamite/scheduler';
+import { EngineMetrics, createLogger, startWorker } from '@dynamite/worker';
 import { UsageError } from '../errors';
 import { addEngineOptions, type CommonOptions } from '../options';
 import { addEtcdSecurityOptions, etcdConnection, fleetEndpointExplicit, untilSignal, type EtcdSecurityOptions } from '../engine-options';
@@ -13,13 +13,30 @@ function addWorkerOptions(cmd: Command): Command {
   return cmd;
 }
 
+function addHttpOption(cmd: Command): Command {
+  return cmd.addOption(new Option('--http <host:port>', 'operator listener: Bull Board, /api, /metrics, /healthz, /readyz ("off" disables; non-loopback needs DYNAMITE_HTTP_USER and DYNAMITE_HTTP_PASSWORD)').env('DYNAMITE_HTTP').default(DEFAULT_HTTP));
+}
+
+/** `--http` as the scheduler needs it; a bad value or a non-loopback bind without credentials is a UsageError. */
+function httpBind(flags: EngineFlags): HttpBind | null {
+  try {
+    const bind = parseHttpFlag(flags.http ?? DEFAULT_HTTP);
+    if (bind) checkBind(bind, credentialsFromEnv());
+    return bind;
+  } catch (err) {
+    if (err instanceof HttpConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag}: must be a positive integer (got "${value}")`);
   return n;
 }
 
-async function runScheduler(flags: EngineFlags, cmd: Command) {
+async function runScheduler(flags: EngineFlags, cmd: Command, metrics?: EngineMetrics) {
+  const http = httpBind(flags);
   try {
     return await startScheduler({
       configFile: flags.config_file,
@@ -29,14 +46,16 @@ async function runScheduler(flags: EngineFlags, cmd: Command) {
       queuePrefix: flags.queue_prefix,
       fleetEndpoint: flags.fleet_endpoint,
       fleetEndpointExplicit: fleetEndpointExplicit(cmd),
+      http,
+      metrics,
     });
   } catch (err) {
-    if (err instanceof ConfigLoadError) throw new UsageError(err.message);
+    if (err instanceof ConfigLoadError || err instanceof HttpConfigError) throw new UsageError(err.message);
     throw err;
   }
 }
 
-async function runWorker(flags: EngineFlags, cmd: Command) {
+async function runWorker(flags: EngineFlags, cmd: Command, metrics?: EngineMetrics) {
   const lock = positiveInt(flags.lock_duration, '--lock_duration');
   return startWorker({
     etcd: etcdConnection(flags),
@@ -47,13 +66,14 @@ async function runWorker(flags: EngineFlags, cmd: Command) {
     concurrency: positiveInt(flags.concurrency, '--concurrency'),
     lockDurationMs: lock,
     stalledIntervalMs: Math.max(500, Math.floor(lock / 2)),
+    metrics,
   });
 }
 
 export function register(program: Command): void {
   const scheduler = new Command('scheduler')
     .description('watch samples in etcd and turn them and timer expiries into jobs; bring services to min_instance');
-  addEtcdSecurityOptions(addEngineOptions(scheduler));
+  addHttpOption(addEtcdSecurityOptions(addEngineOptions(scheduler)));
   scheduler.action(async (flags: EngineFlags, cmd: Command) => {
     const running = await runScheduler(flags, cmd);
     await untilSignal();
@@ -69,11 +89,13 @@ export function register(program: Command): void {
   });
 
   const run = new Command('run').description('scheduler and one worker in one process: the simple single-machine way');
-  addWorkerOptions(addEtcdSecurityOptions(addEngineOptions(run)));
+  addHttpOption(addWorkerOptions(addEtcdSecurityOptions(addEngineOptions(run))));
   run.action(async (flags: EngineFlags, cmd: Command) => {
     const log = createLogger('run');
-    const sched = await runScheduler(flags, cmd);
-    const work = await runWorker(flags, cmd);
+    // One registry for both, so /metrics shows the worker's counters too.
+    const metrics = new EngineMetrics();
+    const sched = await runScheduler(flags, cmd, metrics);
+    const work = await runWorker(flags, cmd, metrics);
     log.info('dynamite running (scheduler + worker)');
     await untilSignal();
     await work.close();
