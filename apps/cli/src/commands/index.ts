@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import * as validate from './validate';
 import * as engine from './engine';
+import * as status from './status';
+import * as history from './history';
 
 /**
  * Every subcommand, in the order `dynamite --help` lists them. Each lives in its own file in this folder
@@ -11,5 +13,7 @@ export function registerCommands(program: Command): void {
   // history, demo.
   validate.register(program);
   engine.register(program);
+  status.register(program);
+  history.register(program);
   void program;
 }

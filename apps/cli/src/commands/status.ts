@@ -1,0 +1,114 @@
+import type { Command } from 'commander';
+import type { DynamiteConfig } from '@dynamite/domain';
+import { buildOverview, formatRemaining, type Overview, type PolicyView, type ServiceView } from '@dynamite/scheduler';
+import { EngineStore, createEtcdClient } from '@dynamite/store';
+import { ConfigSource } from '@dynamite/worker';
+import { UsageError } from '../errors';
+import { addEtcdOption, type CommonOptions } from '../options';
+import { addEtcdSecurityOptions, etcdConnection, type EtcdSecurityOptions } from '../engine-options';
+
+export type EtcdReadFlags = Pick<CommonOptions, 'etcd_endpoint'> & EtcdSecurityOptions & { json?: boolean };
+
+/** How long a CLI read of etcd may take before it is reported as unreachable. */
+const ETCD_DEADLINE_MS = 4_000;
+
+/** Opens etcd for a one-shot read; every failure becomes one UsageError line naming the endpoint. */
+export async function withEngineStore<T>(flags: EtcdReadFlags, work: (store: EngineStore, config: DynamiteConfig) => Promise<T>): Promise<T> {
+  let store: EngineStore;
+  try {
+    store = new EngineStore(createEtcdClient({ ...etcdConnection({ ...flags } as CommonOptions & EtcdSecurityOptions), callTimeoutMs: ETCD_DEADLINE_MS }));
+  } catch (err) {
+    throw new UsageError(`-e/--etcd_endpoint: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ETCD_DEADLINE_MS} ms`)), ETCD_DEADLINE_MS + 1_000);
+    });
+    const config = await Promise.race([readConfig(store, flags.etcd_endpoint), deadline]);
+    return await Promise.race([work(store, config), deadline]);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`cannot read from etcd at ${flags.etcd_endpoint}: ${oneLine(err)}`);
+  } finally {
+    clearTimeout(timer);
+    store.etcd.close();
+  }
+}
+
+async function readConfig(store: EngineStore, endpoint: string): Promise<DynamiteConfig> {
+  try {
+    return await new ConfigSource(store).current();
+  } catch (err) {
+    const message = oneLine(err);
+    if (/no configuration in etcd|stored configuration is invalid/.test(message)) throw new UsageError(`etcd at ${endpoint}: ${message}`);
+    throw err;
+  }
+}
+
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0]!.trim();
+}
+
+/** Left-aligned columns separated by two spaces, as `fleetctl list-units` prints them. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function policyState(p: PolicyView): string {
+  const parts: string[] = [];
+  if (p.cooldown) parts.push(`cooldown, ${formatRemaining(p.cooldown.remainingMs)} left (until ${p.cooldown.until})`);
+  for (const a of p.armed) {
+    parts.push(`armed${p.aggregated ? '' : ` on ${a.machine}`}, fires in ${formatRemaining(a.remainingMs)} (${a.samples} sample${a.samples === 1 ? '' : 's'}, newest ${a.newestValue})`);
+  }
+  return parts.length > 0 ? parts.join('; ') : 'idle';
+}
+
+function bounds(s: ServiceView): string {
+  return s.min === null || s.max === null ? '-' : `${s.min}/${s.max}`;
+}
+
+export function renderStatus(overview: Overview): string {
+  const instanceRows: string[][] = [];
+  for (const s of overview.services) {
+    const unfinished = new Map(s.actions.map((a) => [a.instance, a]));
+    if (s.instances.length === 0) instanceRows.push([s.name, '-', '-', bounds(s), s.configured ? '' : 'not in the config']);
+    for (const i of s.instances) {
+      const action = unfinished.get(i.name);
+      const notes = [
+        i.attached.length > 0 ? `with ${i.attached.map((a) => a.name).join(', ')}` : '',
+        action ? `${action.kind} ${action.status}${action.error ? `: ${action.error}` : ''}` : '',
+        i.origin !== 'decision' ? i.origin : '',
+      ].filter((n) => n !== '');
+      instanceRows.push([s.name, i.name, i.state, bounds(s), notes.join('; ')]);
+    }
+  }
+  const policyRows: string[][] = [];
+  for (const s of overview.services) {
+    for (const p of s.policies) policyRows.push([s.name, p.name, p.direction, p.rule, policyState(p)]);
+  }
+  const out = [table(['SERVICE', 'INSTANCE', 'STATE', 'MIN/MAX', 'NOTE'], instanceRows)];
+  out.push('', policyRows.length > 0 ? table(['SERVICE', 'POLICY', 'DIR', 'RULE', 'STATE'], policyRows) : 'no scaling policies');
+  const summary = overview.services.map((s) => `${s.name} ${s.desired}${s.max !== null ? `/${s.max}` : ''}`).join(', ');
+  out.push('', `engine: ${overview.applicationStatus ?? 'not started'}; instances: ${summary || 'none'}`);
+  return `${out.join('\n')}\n`;
+}
+
+/**
+ * `dynamite status [-e ETCD] [--json]`: every service, its instances and their states, min/max, and what each
+ * policy is doing, read from etcd alone (no fleet, no Redis).
+ */
+export function register(program: Command): void {
+  const cmd = program
+    .command('status')
+    .description('services, instances, bounds and policy states, read from etcd (like fleetctl list-units)')
+    .option('--json', 'print JSON instead of tables');
+  addEtcdSecurityOptions(addEtcdOption(cmd));
+  cmd.action(async (flags: EtcdReadFlags) => {
+    const overview = await withEngineStore(flags, (store, config) => buildOverview(store, config, { now: Date.now(), decisions: 0, fleet: null }));
+    process.stdout.write(flags.json ? `${JSON.stringify(overview, null, 2)}\n` : renderStatus(overview));
+  });
+}
