@@ -69,6 +69,7 @@ const EXPECTED: Record<string, string[]> = {
   'fleet-port-out-of-range': ['FleetAPIEndpoint.port: must be a port number from 1 to 65535 (got 99999)'],
   'fleet-ip-without-port': ['FleetAPIEndpoint.port: is required when ip is given'],
   'etcd-path-relative': ['ETCD.metrics_base_path: must be an absolute etcd path starting with "/" (got "metrics")'],
+  'non-template-unit-shared': ['Service.lb2.name_of_unit_file: "lb.service" is already the unit of service "lb"; a non-template unit is a single fleet unit'],
   'service-section-a-list': ['Service: must be a mapping of service names to their settings (got a list)'],
   'service-name-with-slash': ['Service.lb/main: service name "lb/main" must not be empty or contain "/", "@" or spaces (it becomes unit and etcd key names)'],
   'path-list-missing-folder': ['ServiceFiles.PathList[0]: folder "does-not-exist" ({root}/does-not-exist) does not exist'],

@@ -49,6 +49,7 @@ export function crossCheck(input: {
   }
 
   checkPortOverlaps(input.services, errors);
+  checkSharedSingleUnits(input.services, errors);
 
   for (const policy of input.policies) {
     const used = input.services.some((s) => s.scaleUpPolicy === policy.name || s.scaleDownPolicy === policy.name);
@@ -106,5 +107,22 @@ function checkPortOverlaps(services: ServiceConfig[], errors: ConfigError[]): vo
         message: `${formatRange(b.range)} overlap ${formatRange(a.range)} of service "${a.service.name}"`,
       });
     }
+  }
+}
+
+/** A non-template unit is one fleet unit, named by its file: two services cannot both own it. */
+function checkSharedSingleUnits(services: ServiceConfig[], errors: ConfigError[]): void {
+  const owner = new Map<string, string>();
+  for (const service of services) {
+    if (service.isTemplate) continue;
+    const first = owner.get(service.unitFile);
+    if (first === undefined) {
+      owner.set(service.unitFile, service.name);
+      continue;
+    }
+    errors.push({
+      path: joinPath(['Service', service.name, 'name_of_unit_file']),
+      message: `"${service.unitFile}" is already the unit of service "${first}"; a non-template unit is a single fleet unit`,
+    });
   }
 }
