@@ -55,7 +55,7 @@ export function readYaml(text: string, source?: string): YamlReadResult {
     // its path below, together with every other error, instead of stopping at the first one.
     value = load(text, { schema: PYYAML_SCHEMA, json: true, filename: source });
   } catch (err) {
-    return { ok: false, error: syntaxError(err, text, source) };
+    return { ok: false, error: syntaxError(err, source) };
   }
   if (value === null || value === undefined) {
     return { ok: false, error: { path: source ?? ROOT_PATH, message: 'the config is empty' } };
@@ -63,7 +63,7 @@ export function readYaml(text: string, source?: string): YamlReadResult {
   return { ok: true, value, duplicates: findDuplicateKeys(text) };
 }
 
-function syntaxError(err: unknown, text: string, source: string | undefined): ConfigError {
+function syntaxError(err: unknown, source: string | undefined): ConfigError {
   const where = source ?? 'yaml';
   if (err instanceof YAMLException) {
     if (/input is empty/.test(err.reason)) return { path: source ?? ROOT_PATH, message: 'the config is empty' };
@@ -72,7 +72,6 @@ function syntaxError(err: unknown, text: string, source: string | undefined): Co
     }
     return { path: where, message: `YAML syntax error: ${err.reason}` };
   }
-  void text;
   return { path: where, message: `YAML error: ${err instanceof Error ? err.message : String(err)}` };
 }
 
