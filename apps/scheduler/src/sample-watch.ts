@@ -127,20 +127,7 @@ export class SampleWatch {
     this.counts.resyncs += 1;
     this.ctx.metrics.watchResyncs.inc();
     await this.watcher?.cancel().catch(() => undefined);
-    const res = await this.ctx.store.etcd.getAll().prefix(this.prefix).exec();
-    const revision = String(res.header.revision);
-    const seen = new Set<string>();
-    for (const kv of res.kvs) {
-      const key = kv.key.toString('utf8');
-      const parsed = parseSampleKey(key, this.config.etcd.metricsBasePath);
-      if (!parsed.ok) continue;
-      for (const route of routeSample(parsed.sample, this.config)) {
-        const id = `${route.service}|${route.policy}|${route.machine}`;
-        if (seen.has(id)) continue;
-        seen.add(id);
-        await this.ctx.jobs.addCheck({ service: route.service, policy: route.policy, machine: route.machine, receivedAt: this.ctx.clock.now(), revision });
-      }
-    }
+    const { revision, seen } = await this.checkEveryMachine();
     const now = this.ctx.clock.now();
     for (const service of new Set([...seen].map((id) => id.split('|')[0]!))) {
       const record: DecisionRecord = {
@@ -156,6 +143,29 @@ export class SampleWatch {
     this.lastRevision = revision;
     await this.flush();
     await this.watchFrom(BigInt(revision) + 1n);
+  }
+
+  /**
+   * Adds a check for every state machine that has samples in etcd right now (deduplicated per machine). Used after a
+   * compaction gap and after Redis was wiped, when checks may have been lost: each reads after its cursor, so nothing
+   * is evaluated twice.
+   */
+  async checkEveryMachine(): Promise<{ revision: string; seen: Set<string> }> {
+    // One range read: its header revision is exactly the state the checks will cover.
+    const res = await this.ctx.store.etcd.getAll().prefix(this.prefix).exec();
+    const revision = String(res.header.revision);
+    const seen = new Set<string>();
+    for (const key of res.kvs.map((kv) => kv.key.toString('utf8'))) {
+      const parsed = parseSampleKey(key, this.config.etcd.metricsBasePath);
+      if (!parsed.ok) continue;
+      for (const route of routeSample(parsed.sample, this.config)) {
+        const id = `${route.service}|${route.policy}|${route.machine}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        await this.ctx.jobs.addCheck({ service: route.service, policy: route.policy, machine: route.machine, receivedAt: this.ctx.clock.now(), revision });
+      }
+    }
+    return { revision, seen };
   }
 
   async flush(): Promise<void> {

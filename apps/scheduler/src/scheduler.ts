@@ -64,11 +64,13 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
     await redis.set(epochKey(opts.queuePrefix), String(ctx.clock.now()));
     await ctx.jobs.upsertSchedulers(loaded.config.engine.reconcileIntervalMs);
     const report = await reconcile(ctx, { adopt: why === 'start', heal: true });
-    log.info({ why, ...report }, 'jobs rebuilt from etcd');
+    // Checks that were waiting in the wiped Redis: every machine with samples gets one (each reads after its cursor).
+    const checks = why === 'redis-wiped' ? (await watch.checkEveryMachine()).seen.size : 0;
+    log.info({ why, ...report, checks }, 'jobs rebuilt from etcd');
   };
+  const watch = new SampleWatch(ctx, loaded.config);
   await rebuild('start');
 
-  const watch = new SampleWatch(ctx, loaded.config);
   await watch.start();
   log.info({ prefix: watch.prefix, revision: watch.revision }, 'watching samples');
   let http: RunningHttp | null = null;
