@@ -1,1 +1,3 @@
-export {};
+export { startFleetEmulator, EmulatorOptionError, type FleetEmulator, type FleetEmulatorOptions } from './emulator';
+export { StateDirError } from './persistence/state-dir';
+export { parseTimespanMs } from './runner/systemd-time';

@@ -1,0 +1,232 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import path from 'node:path';
+import { Cluster } from './cluster';
+import { FaultInjector } from './faults';
+import { handleEmulatorApi, isLoopback, type EmulatorControls } from './http/emulator-api';
+import { FleetApi, routeOf } from './http/fleet-api';
+import { goCleanPath, goPathUnescape } from './http/go-path';
+import { parseGoQuery } from './http/go-query';
+import { sendError, sendUnavailable } from './http/responses';
+import { loadState, saveState, type PersistedState } from './persistence/state-dir';
+import { deriveMachineIds, type SimMachine } from './registry/machines';
+import { registryUnit } from './registry/registry';
+import { installSignalHooks } from './runner/process-groups';
+import { RequestStats } from './stats';
+
+export interface FleetEmulatorOptions {
+  /** Interface to bind; 127.0.0.1 unless told otherwise. */
+  host?: string;
+  /** TCP port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Also listen on this unix socket (fleetd's default transport). */
+  socketPath?: string;
+  /** Simulated machines (default 1). */
+  machines?: number;
+  /** Persist units, desired states, dynamic metadata and machine ids here. */
+  stateDir?: string;
+  /** fleetd's token_limit: page size of the list endpoints (default 100). */
+  tokenLimit?: number;
+  /** Engine and agent reconcile period (default 200 ms; fleet uses 2 s and 5 s). */
+  reconcileIntervalMs?: number;
+  /** Stop timeout for units without TimeoutStopSec= (default 5 s; systemd uses 90 s). */
+  stopTimeoutMs?: number;
+  /** Configured metadata of every simulated machine (fleetd `metadata=`). */
+  metadata?: Record<string, string>;
+  /** primaryIP of the simulated machines (default 127.0.0.1). */
+  primaryIP?: string;
+  /** Seed of the machine ids when there is no state dir (default: fixed, so ids are stable). */
+  machineSeed?: string;
+}
+
+export interface FleetEmulator {
+  url: string;
+  port: number;
+  machineIds: string[];
+  stop(): Promise<void>;
+}
+
+export class EmulatorOptionError extends Error {}
+
+function checkOptions(o: FleetEmulatorOptions): void {
+  const positiveInt = (v: number | undefined, name: string, max = Number.MAX_SAFE_INTEGER) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > max)) throw new EmulatorOptionError(`${name} must be an integer between 1 and ${max}, got ${v}`);
+  };
+  positiveInt(o.machines, 'machines', 1000);
+  positiveInt(o.tokenLimit, 'tokenLimit', 65535);
+  positiveInt(o.reconcileIntervalMs, 'reconcileIntervalMs');
+  if (o.stopTimeoutMs !== undefined && !(o.stopTimeoutMs >= 0)) throw new EmulatorOptionError(`stopTimeoutMs must be >= 0, got ${o.stopTimeoutMs}`);
+  if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) throw new EmulatorOptionError(`port must be between 0 and 65535, got ${o.port}`);
+  for (const key of Object.keys(o.metadata ?? {})) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new EmulatorOptionError(`metadata key "${key}" must match [A-Za-z0-9_.-]+`);
+  }
+}
+
+function bootId(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '');
+  } catch {
+    return crypto.randomBytes(16).toString('hex');
+  }
+}
+
+/** Starts the emulator: the fleet API on HTTP, a simulated cluster that really runs the units. */
+export async function startFleetEmulator(opts: FleetEmulatorOptions = {}): Promise<FleetEmulator> {
+  checkOptions(opts);
+  const machineCount = opts.machines ?? 1;
+  const tokenLimit = opts.tokenLimit ?? 100;
+  const stateDir = opts.stateDir ? path.resolve(opts.stateDir) : undefined;
+  const persisted: PersistedState | null = stateDir ? loadState(stateDir) : null;
+  const seed = stateDir ?? opts.machineSeed ?? 'default';
+  const ids = deriveMachineIds(seed, machineCount, persisted?.machines ?? []);
+  const machines: SimMachine[] = ids.map((id) => ({ id, primaryIP: opts.primaryIP ?? '127.0.0.1', configuredMetadata: { ...(opts.metadata ?? {}) } }));
+
+  const cluster = new Cluster({
+    machines,
+    reconcileIntervalMs: opts.reconcileIntervalMs ?? 200,
+    stopTimeoutMs: opts.stopTimeoutMs ?? 5000,
+    bootId: bootId(),
+  });
+  if (persisted) {
+    for (const unit of persisted.units) cluster.registry.units.set(unit.name, registryUnit(unit.name, unit.options, unit.desiredState));
+    for (const [machineId, values] of Object.entries(persisted.metadata)) {
+      for (const [key, value] of Object.entries(values)) cluster.machines.setDynamic(machineId, key, value);
+    }
+  }
+
+  // Persistence: every registry change is written (coalesced) to the state dir.
+  let saveTimer: NodeJS.Timeout | null = null;
+  const persist = () => {
+    if (!stateDir) return;
+    saveTimer = null;
+    const state: PersistedState = {
+      version: 1,
+      machines: [...new Set([...(persisted?.machines ?? []), ...ids])],
+      units: cluster.registry.sortedUnits().map((u) => ({ name: u.name, desiredState: u.desiredState, options: u.options })),
+      metadata: Object.fromEntries([...cluster.machines.dynamic].map(([id, values]) => [id, Object.fromEntries(values)])),
+    };
+    saveState(stateDir, state);
+  };
+  if (stateDir) {
+    persist();
+    cluster.registry.on('change', () => {
+      if (!saveTimer) saveTimer = setTimeout(persist, 20);
+    });
+  }
+
+  const faults = new FaultInjector();
+  const stats = new RequestStats();
+  const controls: EmulatorControls = { notReady: false };
+  const api = new FleetApi(cluster, tokenLimit);
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      try {
+        dispatch(req, res, Buffer.concat(chunks));
+      } catch (err) {
+        if (!res.headersSent) sendError(res, 500);
+        else res.destroy();
+        cluster.journal.append('_emulator', '', 'emulator', `internal error: ${(err as Error).stack ?? err}`);
+      }
+    });
+  };
+
+  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
+    const method = req.method ?? 'GET';
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    const rawPath = q === -1 ? target : target.slice(0, q);
+    const rawQuery = q === -1 ? '' : target.slice(q + 1);
+    const decoded = goPathUnescape(rawPath);
+    res.on('finish', () => stats.recordStatus(res.statusCode));
+    if (decoded === null) {
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+      res.end('400 Bad Request');
+      return;
+    }
+    const query = parseGoQuery(rawQuery);
+
+    if (decoded === '/emulator' || decoded.startsWith('/emulator/')) {
+      if (!isLoopback(req.socket.remoteAddress)) {
+        const text = JSON.stringify({ error: { code: 403, message: 'the emulator control API only answers loopback clients' } });
+        res.writeHead(403, { 'Content-Type': 'application/json' }).end(text);
+        return;
+      }
+      handleEmulatorApi({ method, path: decoded, query, body }, res, { cluster, faults, stats, controls });
+      return;
+    }
+
+    const { route, unit } = routeOf(decoded);
+    stats.record(method, route, unit);
+    if (controls.notReady) return sendUnavailable(res);
+
+    const decision = faults.decide(method, decoded);
+    const proceed = () => {
+      if (decision.action === 'drop') { req.socket.destroy(); return; }
+      if (decision.action === 'error') { res.setHeader('X-Emulator-Fault', 'error'); return sendError(res, 500); }
+      // Go's ServeMux answers unclean paths (//, /./, /../) with a redirect to the clean one.
+      const clean = goCleanPath(decoded);
+      if (clean !== decoded) {
+        const location = encodeURI(clean) + (rawQuery ? `?${rawQuery}` : '');
+        res.setHeader('Server', 'fleetd/1.0.0');
+        res.setHeader('Location', location);
+        if (method === 'GET' || method === 'HEAD') res.setHeader('Content-Type', 'text/html; charset=utf-8');
+        res.writeHead(301);
+        res.end(method === 'GET' ? `<a href="${location.replace(/&/g, '&amp;').replace(/"/g, '&#34;')}">Moved Permanently</a>.\n\n` : undefined);
+        return;
+      }
+      api.handle({ method, path: decoded, query, rawHeaders: req.rawHeaders, body }, res);
+    };
+    if (decision.delayMs > 0) setTimeout(proceed, decision.delayMs);
+    else proceed();
+  };
+
+  const servers: http.Server[] = [];
+  const listen = (server: http.Server, bind: (s: http.Server, done: () => void) => void) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      bind(server, () => { server.removeListener('error', reject); resolve(); });
+    });
+
+  const tcp = http.createServer(onRequest);
+  tcp.keepAliveTimeout = 30_000;
+  servers.push(tcp);
+  try {
+    await listen(tcp, (s, done) => s.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', done));
+    if (opts.socketPath) {
+      try { fs.unlinkSync(opts.socketPath); } catch { /* not there */ }
+      const unix = http.createServer(onRequest);
+      servers.push(unix);
+      await listen(unix, (s, done) => s.listen(opts.socketPath!, done));
+    }
+  } catch (err) {
+    for (const s of servers) s.close();
+    throw new EmulatorOptionError(`cannot listen: ${(err as Error).message}`);
+  }
+
+  installSignalHooks();
+  cluster.start();
+  const address = tcp.address() as net.AddressInfo;
+  const host = opts.host ?? '127.0.0.1';
+  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    port: address.port,
+    machineIds: ids,
+    stop: () => {
+      stopping ??= (async () => {
+        await Promise.all(servers.map((s) => new Promise<void>((resolve) => { s.closeAllConnections(); s.close(() => resolve()); })));
+        if (saveTimer) { clearTimeout(saveTimer); persist(); }
+        await cluster.stop();
+        if (opts.socketPath) { try { fs.unlinkSync(opts.socketPath); } catch { /* gone */ } }
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { EventEmitter } from 'node:events';
+import { fleetRequirements, unitHash, unitNameInfo, type FleetRequirements, type UnitOption } from '@dynamite/domain';
+import type { JobState } from './job-state';
+import { MachineSet } from './machines';
+
+/** A unit as the registry keeps it: the normalized options (what fleet reads back), hash and requirements. */
+export interface RegistryUnit {
+  name: string;
+  options: UnitOption[];
+  hash: string;
+  desiredState: JobState;
+  requirements: FleetRequirements;
+  isTemplate: boolean;
+}
+
+export function registryUnit(name: string, normalizedOptions: UnitOption[], desiredState: JobState): RegistryUnit {
+  return {
+    name,
+    options: normalizedOptions,
+    hash: unitHash(normalizedOptions),
+    desiredState,
+    requirements: fleetRequirements(name, normalizedOptions),
+    isTemplate: unitNameInfo(name).isTemplate,
+  };
+}
+
+/**
+ * The emulator's stand-in for fleet's etcd registry: units with their desired state, the engine's schedule
+ * (unit -> machine), and the agents' heartbeats (unit -> machine that runs it as launched). Emits `change`
+ * whenever something the engine, agents or persistence care about changed.
+ */
+export class Registry extends EventEmitter {
+  readonly units = new Map<string, RegistryUnit>();
+  readonly schedule = new Map<string, string>();
+  readonly heartbeats = new Map<string, Set<string>>();
+
+  constructor(readonly machines: MachineSet) {
+    super();
+  }
+
+  /** Units sorted by name (byte order, as fleet lists them). */
+  sortedUnits(): RegistryUnit[] {
+    return [...this.units.values()].sort((a, b) => compareBytes(a.name, b.name));
+  }
+
+  put(unit: RegistryUnit): void {
+    this.units.set(unit.name, unit);
+    this.changed();
+  }
+
+  setDesiredState(name: string, state: JobState): void {
+    const unit = this.units.get(name);
+    if (!unit) return;
+    unit.desiredState = state;
+    // fleet's engine unschedules an inactive unit at once (currentState "inactive" right away).
+    if (state === 'inactive') this.schedule.delete(name);
+    this.changed();
+  }
+
+  destroy(name: string): void {
+    this.units.delete(name);
+    this.schedule.delete(name);
+    this.changed();
+  }
+
+  changed(): void {
+    this.emit('change');
+  }
+}
+
+/** Go's string comparison: byte order of the UTF-8 encoding. */
+export function compareBytes(a: string, b: string): number {
+  if (a === b) return 0;
+  if (ASCII.test(a) && ASCII.test(b)) return a < b ? -1 : 1;
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
