@@ -13,7 +13,7 @@ import {
 } from '@dynamite/worker';
 import { resolveConfig, writeEngineState, type LoadedConfig } from './bootstrap';
 import { SampleWatch } from './sample-watch';
-import { checkBind, credentialsFromEnv, startHttpServer, type HttpListenOptions, type RunningHttp } from './http';
+import { checkBind, credentialsFromEnv, startOperatorListener, type HttpListenOptions, type RunningHttp } from './http';
 
 export interface SchedulerOptions {
   configFile?: string;
@@ -75,7 +75,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
   log.info({ prefix: watch.prefix, revision: watch.revision }, 'watching samples');
   let http: RunningHttp | null = null;
   if (opts.http) {
-    http = await startHttpServer({ ctx, redis, watch, log }, opts.http).catch(async (err: unknown) => {
+    http = await startOperatorListener({ ctx, redis, watch, log }, opts.http).catch(async (err: unknown) => {
       await watch.stop();
       await ctx.jobs.close();
       await redis.quit().catch(() => undefined);

@@ -18,11 +18,13 @@ function addHttpOption(cmd: Command): Command {
 }
 
 /** `--http` as the scheduler needs it; a bad value or a non-loopback bind without credentials is a UsageError. */
-function httpBind(flags: EngineFlags): HttpBind | null {
+function httpBind(flags: EngineFlags, cmd: Command): (HttpBind & { bestEffort: boolean }) | null {
   try {
     const bind = parseHttpFlag(flags.http ?? DEFAULT_HTTP);
     if (bind) checkBind(bind, credentialsFromEnv());
-    return bind;
+    // Left at its default, a port in use (a second engine on this machine) is a warning; asked for, it is an error.
+    const source = cmd.getOptionValueSource('http');
+    return bind ? { ...bind, bestEffort: source !== 'cli' && source !== 'env' } : null;
   } catch (err) {
     if (err instanceof HttpConfigError) throw new UsageError(err.message);
     throw err;
@@ -36,7 +38,7 @@ function positiveInt(value: string, flag: string): number {
 }
 
 async function runScheduler(flags: EngineFlags, cmd: Command, metrics?: EngineMetrics) {
-  const http = httpBind(flags);
+  const http = httpBind(flags, cmd);
   try {
     return await startScheduler({
       configFile: flags.config_file,

@@ -46,9 +46,22 @@ async function readConfig(store: EngineStore, endpoint: string): Promise<Dynamit
   }
 }
 
+const SOCKET_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found',
+};
+
+/** One readable line from a gRPC/etcd error (`14 UNAVAILABLE: No connection established. Last error: ...`). */
 function oneLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n')[0]!.trim();
+  const text = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
+  const socket = /\b(E[A-Z_]{4,})\b/.exec(text);
+  if (socket && SOCKET_ERRORS[socket[1]!]) return SOCKET_ERRORS[socket[1]!]!;
+  return text.replace(/^\d+ [A-Z_]+: /, '').replace(/\s*Resolution note:.*$/, '').replace(/\.$/, '');
 }
 
 /** Left-aligned columns separated by two spaces, as `fleetctl list-units` prints them. */

@@ -16,6 +16,11 @@ export interface HttpListenOptions extends HttpBind {
   credentials?: HttpCredentials | null;
   /** Deadline of each probe of Redis, etcd and fleet (ms, default 2000). */
   probeTimeoutMs?: number;
+  /**
+   * The address is the default rather than one the user asked for: when it is already in use (a second engine
+   * process on the machine), log a warning and run without the listener instead of failing.
+   */
+  bestEffort?: boolean;
 }
 
 /** What the listener reads: the scheduler's engine context, its sample watch and its Redis connection. */
@@ -85,8 +90,28 @@ export function createOperatorApp(targets: HttpTargets, credentials: HttpCredent
   return app;
 }
 
+/**
+ * The scheduler's way to start the listener: like startHttpServer, but with `bestEffort` a port already in use
+ * is a warning and null, not an error.
+ */
+export async function startOperatorListener(targets: HttpTargets, opts: HttpListenOptions): Promise<RunningHttp | null> {
+  try {
+    return await startHttpServer(targets, opts);
+  } catch (err) {
+    if (opts.bestEffort && err instanceof HttpConfigError && err.code === 'EADDRINUSE') {
+      targets.log?.warn({ http: formatBind(opts) }, `${err.message}; running without the operator listener (set --http to choose another address)`);
+      return null;
+    }
+    throw err;
+  }
+}
+
 function listenError(err: NodeJS.ErrnoException, bind: HttpBind): HttpConfigError {
   const where = `--http ${formatBind(bind)}`;
+  return Object.assign(listenMessage(err, where, bind), { code: err.code });
+}
+
+function listenMessage(err: NodeJS.ErrnoException, where: string, bind: HttpBind): HttpConfigError {
   switch (err.code) {
     case 'EADDRINUSE': return new HttpConfigError(`${where}: the address is already in use (another dynamite, or another program); pick another port`);
     case 'EADDRNOTAVAIL': return new HttpConfigError(`${where}: ${bind.host} is not an address of this machine`);
