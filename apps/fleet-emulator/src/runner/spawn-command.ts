@@ -16,11 +16,17 @@ export interface SpawnedCommand {
   exited: Promise<ExitResult>;
 }
 
+/** Where a stream's bytes go; `end` flushes a last line without a newline. */
+export interface OutputSink {
+  write(chunk: Buffer): void;
+  end(): void;
+}
+
 export interface SpawnOptions {
   env: Record<string, string>;
   cwd: string;
-  stdout: (chunk: Buffer) => void;
-  stderr: (chunk: Buffer) => void;
+  stdout: OutputSink;
+  stderr: OutputSink;
 }
 
 /** systemd's exit status when the program cannot be executed. */
@@ -77,8 +83,10 @@ export function spawnCommand(command: ExecCommand, options: SpawnOptions): Spawn
     return { code: EXIT_EXEC, signal: null, error: `Failed to execute ${program}` };
   }
   trackGroup(pid);
-  child.stdout!.on('data', options.stdout);
-  child.stderr!.on('data', options.stderr);
+  child.stdout!.on('data', (chunk: Buffer) => options.stdout.write(chunk));
+  child.stdout!.on('end', () => options.stdout.end());
+  child.stderr!.on('data', (chunk: Buffer) => options.stderr.write(chunk));
+  child.stderr!.on('end', () => options.stderr.end());
   const exited = new Promise<ExitResult>((resolve) => {
     child.once('error', (err) => resolve({ code: EXIT_EXEC, signal: null, error: `Failed to execute ${program}: ${err.message}` }));
     child.once('exit', (code, signal) => {

@@ -392,9 +392,12 @@ export class UnitRuntime {
   }
 
   private spawnOptions(env: Record<string, string>, cwd: string) {
-    const stdout = this.ctx.journal.lineWriter(this.ctx.unitName, this.ctx.machineId, 'stdout');
-    const stderr = this.ctx.journal.lineWriter(this.ctx.unitName, this.ctx.machineId, 'stderr');
-    return { env, cwd, stdout: (chunk: Buffer) => stdout.write(chunk), stderr: (chunk: Buffer) => stderr.write(chunk) };
+    return {
+      env,
+      cwd,
+      stdout: this.ctx.journal.lineWriter(this.ctx.unitName, this.ctx.machineId, 'stdout'),
+      stderr: this.ctx.journal.lineWriter(this.ctx.unitName, this.ctx.machineId, 'stderr'),
+    };
   }
 
   private setPhase(phase: Phase): void {
