@@ -50,7 +50,7 @@ export function rawRequest(port: number, method: string, target: string, options
       });
     });
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
-    socket.end(body);
+    socket.write(body);
   });
 }
 

@@ -59,6 +59,8 @@ export class UnitRuntime {
   /** Bumped by every start and stop; an async step that sees a newer value stops doing anything. */
   private generation = 0;
   private readonly groups = new Set<number>();
+  /** Exit promises of the processes we spawned and that have not been reaped yet. */
+  private readonly exits = new Map<number, Promise<ExitResult>>();
   private mainPid: number | null = null;
   private mainResult: ExitResult | null = null;
   private stopping: Promise<void> | null = null;
@@ -173,7 +175,7 @@ export class UnitRuntime {
       this.log(describe(spawned));
       return this.afterExit(generation, spawned, false);
     }
-    this.groups.add(spawned.pid);
+    this.track(spawned.pid, spawned.exited);
     this.mainPid = spawned.pid;
     void spawned.exited.then((result) => this.onMainExit(generation, spawned.pid, command, result));
     if (!(await this.runStartPost(generation, { ...env, MAINPID: String(spawned.pid) }, cwd))) return;
@@ -285,6 +287,8 @@ export class UnitRuntime {
         outcome = 'failure';
       }
     }
+    // Wait until our direct children are reaped, so that "stopped" means their pids are gone.
+    await Promise.race([Promise.all(this.exits.values()), delay(KILL_GRACE_MS)]);
     for (const pgid of this.groups) untrackGroup(pgid);
     this.groups.clear();
     this.mainPid = null;
@@ -300,6 +304,12 @@ export class UnitRuntime {
   private settle(_generation: number, outcome: Outcome, result: ExitResult | null): void {
     if (outcome === 'failure' && result) this.log(`Unit entered failed state: ${describe(result)}`);
     this.setPhase(outcome === 'success' ? 'dead' : 'failed');
+  }
+
+  private track(pid: number, exited: Promise<ExitResult>): void {
+    this.groups.add(pid);
+    this.exits.set(pid, exited);
+    void exited.then(() => this.exits.delete(pid));
   }
 
   private killTargets(): number[] {
@@ -329,7 +339,7 @@ export class UnitRuntime {
       this.log(describe(spawned));
       return spawned;
     }
-    this.groups.add(spawned.pid);
+    this.track(spawned.pid, spawned.exited);
     let timer: NodeJS.Timeout | null = null;
     if (Number.isFinite(timeoutMs)) {
       timer = setTimeout(() => {
