@@ -1,0 +1,106 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../support/ports';
+import { main } from '@dynamite/cli';
+import { opt, processAlive, rawRequest } from './support';
+
+const BIN = path.resolve(__dirname, '../../../bin/dynamite.js');
+let dir: string;
+before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-emu-cli-')); });
+after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} in: ${out}`)), timeoutMs);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => pattern.test(l));
+      if (line) { clearTimeout(timer); resolve(line); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with ${code} before ready: ${out}`)); });
+  });
+}
+
+const put = (port: number, name: string, body: unknown) =>
+  rawRequest(port, 'PUT', `/fleet/v1/units/${encodeURIComponent(name)}`, { headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+
+async function waitUntil(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('dynamite fleet-emulator prints its URL, serves fleet, and leaves no unit process behind on SIGTERM', async () => {
+  const port = await freePort();
+  const childPidFile = path.join(dir, 'grandchild');
+  const child = spawn(process.execPath, [BIN, 'fleet-emulator', '--listen', `127.0.0.1:${port}`, '--reconcile_interval', '50ms', '--stop_timeout', '2s', '--machines', '2', '--metadata', 'region=local,disk=ssd'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    assert.equal(await waitForLine(child, /^fleet emulator listening on /), `fleet emulator listening on http://127.0.0.1:${port}`);
+    const machines = (await rawRequest(port, 'GET', '/fleet/v1/machines')).json().machines;
+    assert.equal(machines.length, 2);
+    assert.deepEqual(machines[0].metadata, { disk: 'ssd', region: 'local' });
+
+    assert.equal((await put(port, 'plain.service', { desiredState: 'launched', options: [opt('Service', 'ExecStart', '/bin/sleep 600')] })).status, 201);
+    assert.equal((await put(port, 'tree.service', { desiredState: 'launched', options: [opt('Service', 'ExecStart', `/bin/sh -c "sleep 601 & echo $! > ${childPidFile}; wait"`)] })).status, 201);
+    const pids = new Map<string, number>();
+    await waitUntil('both units running', async () => {
+      for (const name of ['plain.service', 'tree.service']) {
+        const res = await rawRequest(port, 'GET', `/emulator/units/${name}`);
+        const pid = res.status === 200 ? res.json().machines?.[0]?.pid : null;
+        if (pid) pids.set(name, pid);
+      }
+      return pids.size === 2 && fs.existsSync(childPidFile) && fs.readFileSync(childPidFile, 'utf8').trim() !== '';
+    });
+    const grandchild = Number(fs.readFileSync(childPidFile, 'utf8').trim());
+    for (const pid of [...pids.values(), grandchild]) assert.ok(processAlive(pid), `pid ${pid} runs`);
+
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    for (const pid of [...pids.values(), grandchild]) {
+      await waitUntil(`pid ${pid} gone`, () => !processAlive(pid));
+    }
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('dynamite fleet-emulator --help warns that it executes unit files', () => {
+  const help = spawnSync(process.execPath, [BIN, 'fleet-emulator', '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /EXECUTES THE COMMANDS OF THE UNIT FILES/);
+  assert.match(help.stdout, /--state_dir/);
+  const bad = spawnSync(process.execPath, [BIN, 'fleet-emulator', '--machines', '0'], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr, 'dynamite: --machines must be an integer between 1 and 1000, got "0"\n');
+});
+
+test('bad flags are one-line errors with exit status 2', async () => {
+  const cases: Array<[string[], string]> = [
+    [['--listen', 'nonsense'], '--listen must be host:port (e.g. 127.0.0.1:49153), got "nonsense"'],
+    [['--listen', '127.0.0.1:70000'], '--listen port must be at most 65535, got 70000'],
+    [['--token_limit', 'x'], '--token_limit must be an integer between 1 and 65535, got "x"'],
+    [['--metadata', 'region'], '--metadata must be k=v pairs separated by commas, got "region"'],
+    [['--stop_timeout', 'soon'], '--stop_timeout must be a time span such as 5s, 500ms or 1min, got "soon"'],
+  ];
+  for (const [args, message] of cases) {
+    let stderr = '';
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => { stderr += chunk; return true; }) as typeof process.stderr.write;
+    let code: number;
+    try {
+      code = await main(['fleet-emulator', ...args]);
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.equal(code, 2, args.join(' '));
+    assert.equal(stderr, `dynamite: ${message}\n`);
+  }
+});
