@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FleetApiError, FleetClient, FleetNetworkError, type RetryPolicy } from '@dynamite/fleet-client';
+import { FleetApiError, FleetClient, FleetNetworkError, FleetTimeoutError, type RetryPolicy } from '@dynamite/fleet-client';
 import { contentTypes, fleetError, startRecordedFleet, type RecordedFleet } from './recorded-fleet';
 
 const servers: RecordedFleet[] = [];
@@ -163,4 +163,16 @@ test('the fleetctl default endpoint unix:///var/run/fleet.sock style works', asy
   clients.push(client);
   await client.ping();
   assert.equal(server.exchanges[0].url, '/fleet/v1/machines');
+});
+
+test('case 43: the client hashes options as fleet does: the recorded /state hash e55c0ae... matches hello.service', async () => {
+  const unitBody = '{"currentState":"launched","desiredState":"launched","machineID":"2c8d3e1a9f0b4c7d8e6f5a4b3c2d1e0f","name":"hello.service","options":[{"name":"Description","section":"Unit","value":"Hello World"},{"name":"ExecStart","section":"Service","value":"/bin/bash -c \\"while true; do echo \\\\\\"Hello, world\\\\\\"; sleep 1; done\\""}]}';
+  const stateBody = (hash: string) => `{"hash":"${hash}","machineID":"2c8d3e1a9f0b4c7d8e6f5a4b3c2d1e0f","name":"hello.service","systemdActiveState":"active","systemdLoadState":"loaded","systemdSubState":"running"}`;
+  let stateHash = '1c6fb6f3684bafb0c173d8b8b957ceff031180c1'; // systemd still runs an older file
+  const { client } = await fleetWith((ex) => ({ status: 200, json: ex.url.startsWith('/fleet/v1/state/') ? stateBody(stateHash) : unitBody }));
+  await assert.rejects(client.waitForState('hello.service', 'launched', { waitMs: 100, pollMs: 20 }), (err: unknown) =>
+    err instanceof FleetTimeoutError && /systemd has unit file 1c6fb6f, fleet has e55c0ae/.test(err.message));
+  stateHash = 'e55c0aeb44ba0b68004ceb8a200e685194448b45';
+  const unit = await client.waitForState('hello.service', 'launched', { active: true, waitMs: 1_000 });
+  assert.deepEqual(unit.options, HELLO_OPTIONS);
 });
