@@ -99,3 +99,28 @@ test('responses have no charset, are compact and have no trailing newline', asyn
   assert.ok(!res.body.endsWith('\n'));
   assert.ok(!res.body.includes(' '));
 });
+
+test('the API is also served on a unix socket when asked (fleetd\'s default transport)', async () => {
+  const { startFleetEmulator } = await import('@dynamite/fleet-emulator');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const fs = await import('node:fs');
+  const http = await import('node:http');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-emu-sock-'));
+  const socketPath = path.join(dir, 'fleet.sock');
+  const emulator = await startFleetEmulator({ socketPath });
+  try {
+    const body = await new Promise<string>((resolve, reject) => {
+      http.get({ socketPath, path: '/fleet/v1/machines' }, (res) => {
+        let text = '';
+        res.on('data', (c) => { text += c; });
+        res.on('end', () => resolve(text));
+      }).on('error', reject);
+    });
+    assert.equal(body, JSON.stringify({ machines: [{ id: emulator.machineIds[0], primaryIP: '127.0.0.1' }] }));
+  } finally {
+    await emulator.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(fs.existsSync(socketPath), false);
+});

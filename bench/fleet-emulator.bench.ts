@@ -1,0 +1,115 @@
+import http from 'node:http';
+import { startFleetEmulator } from '@dynamite/fleet-emulator';
+
+/**
+ * The fleet emulator's own speed:
+ * - PUT create+launch per second: `PUT /fleet/v1/units/{name}` with desiredState launched and a trivial
+ *   `ExecStart=/bin/sleep 600`, 8 requests in flight; also the time until every one of them runs, and the
+ *   rate of creates that start nothing (desiredState inactive) for comparison.
+ * - `GET /fleet/v1/units` latency (one page of 100, and the whole list of 10 pages) with 1,000 units.
+ * Prints JSON when run alone: `node dist/bench/fleet-emulator.bench.js`.
+ */
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+function request(port: number, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers: body ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function inParallel<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) await work(items[next++]);
+  }));
+}
+
+function percentile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+export async function run(): Promise<Record<string, number>> {
+  const launchCount = Number(process.env.BENCH_LAUNCH_UNITS ?? 200);
+  const totalUnits = Number(process.env.BENCH_TOTAL_UNITS ?? 1000);
+  const samples = Number(process.env.BENCH_SAMPLES ?? 200);
+  const emulator = await startFleetEmulator({ stopTimeoutMs: 2000 });
+  const port = emulator.port;
+  try {
+    // PUT create+launch.
+    const names = Array.from({ length: launchCount }, (_, i) => `bench-${String(i).padStart(4, '0')}.service`);
+    const body = (desiredState: string) => JSON.stringify({ desiredState, options: [{ section: 'Service', name: 'ExecStart', value: '/bin/sleep 600' }] });
+    const started = performance.now();
+    await inParallel(names, 8, async (name) => {
+      const res = await request(port, 'PUT', `/fleet/v1/units/${name}`, body('launched'));
+      if (res.status !== 201) throw new Error(`PUT ${name}: ${res.status} ${res.body}`);
+    });
+    const putSeconds = (performance.now() - started) / 1000;
+    for (;;) {
+      const states = await collect(port, '/fleet/v1/state', 'states');
+      if (states.filter((s: any) => s.systemdSubState === 'running').length >= launchCount) break;
+      if (performance.now() - started > 120_000) throw new Error('units did not all start within 120 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const allRunningSeconds = (performance.now() - started) / 1000;
+
+    // 1,000 units in the registry (the launched ones plus inactive ones).
+    const more = Array.from({ length: totalUnits - launchCount }, (_, i) => `idle-${String(i).padStart(4, '0')}.service`);
+    const createStarted = performance.now();
+    await inParallel(more, 8, async (name) => { await request(port, 'PUT', `/fleet/v1/units/${name}`, body('inactive')); });
+    const createSeconds = (performance.now() - createStarted) / 1000;
+    const pageMs: number[] = [];
+    const fullMs: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      let t = performance.now();
+      const res = await request(port, 'GET', '/fleet/v1/units');
+      pageMs.push(performance.now() - t);
+      if (res.status !== 200) throw new Error(`GET /units: ${res.status}`);
+      if (i % 4 === 0) {
+        t = performance.now();
+        const all = await collect(port, '/fleet/v1/units', 'units');
+        fullMs.push(performance.now() - t);
+        if (all.length !== totalUnits) throw new Error(`expected ${totalUnits} units, got ${all.length}`);
+      }
+    }
+    pageMs.sort((a, b) => a - b);
+    fullMs.sort((a, b) => a - b);
+    return {
+      launched_units: launchCount,
+      put_create_launch_per_s: round(launchCount / putSeconds),
+      all_running_after_s: round(allRunningSeconds),
+      put_create_inactive_per_s: round(more.length / createSeconds),
+      units_in_registry: totalUnits,
+      get_units_page_median_ms: round(percentile(pageMs, 0.5)),
+      get_units_page_p95_ms: round(percentile(pageMs, 0.95)),
+      get_units_all_pages_median_ms: round(percentile(fullMs, 0.5)),
+      get_units_all_pages_p95_ms: round(percentile(fullMs, 0.95)),
+    };
+  } finally {
+    agent.destroy();
+    await emulator.stop();
+  }
+}
+
+async function collect(port: number, path: string, key: string): Promise<any[]> {
+  const items: any[] = [];
+  for (let token = ''; ;) {
+    const page = JSON.parse((await request(port, 'GET', `${path}${token ? `?nextPageToken=${encodeURIComponent(token)}` : ''}`)).body);
+    items.push(...(page[key] ?? []));
+    if (!page.nextPageToken) return items;
+    token = page.nextPageToken;
+  }
+}
+
+if (require.main === module) {
+  run().then((r) => { process.stdout.write(`${JSON.stringify(r)}\n`); process.exit(0); }, (err) => { process.stderr.write(`${String(err)}\n`); process.exit(1); });
+}
