@@ -117,7 +117,7 @@ export function decisionLine(d: ObservedDecision, t0: number, observer: Observer
       return `${when}  armed       ${who}${on}: ${rule} (value ${String(value)});${expires}`;
     }
     case 'disarmed':
-      return `${when}  disarmed    ${who}${on}: value ${String(value)} is back on the other side of ${policy?.threshold ?? 'the threshold'}`;
+      return `${when}  disarmed    ${who}${on}: value ${String(r.inputs['value'] ?? value)} is back on the other side of ${policy?.threshold ?? 'the threshold'}`;
     case 'scaled': {
       const verb = r.direction === 'up' ? 'SCALE UP  ' : 'SCALE DOWN';
       const what = r.action ? `${r.action.kind === 'scale_up' ? 'creating' : 'removing'} ${r.action.instance}` : '';
