@@ -43,8 +43,10 @@ export class Registry extends EventEmitter {
     return [...this.units.values()].sort((a, b) => compareBytes(a.name, b.name));
   }
 
+  /** Creates or replaces a unit. A replaced unit keeps its machine, like fleet's separate target key. */
   put(unit: RegistryUnit): void {
     this.units.set(unit.name, unit);
+    if (unit.desiredState === 'inactive') this.schedule.delete(unit.name);
     this.changed();
   }
 

@@ -271,7 +271,7 @@ export class UnitRuntime {
       }
     }
 
-    const leftovers = this.killTargets();
+    const leftovers = [...aliveGroups(this.killTargets())];
     if (leftovers.length > 0) {
       this.setPhase('stop-sigterm');
       for (const pgid of leftovers) signalGroup(pgid, this.config.killSignal);
