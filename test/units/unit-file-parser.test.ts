@@ -126,3 +126,12 @@ test('a line of 2048 bytes or more is too long; 2047 is fine', () => {
 test('whitespace-only values are empty, Go whitespace rules (NBSP trimmed, BOM kept)', () => {
   assert.deepEqual(parseUnitFile('[Unit]\nA=   \nB=\u00a0x\u00a0\nC=\ufeffy\n'), [o('Unit', 'A', ''), o('Unit', 'B', 'x'), o('Unit', 'C', '\ufeffy')]);
 });
+
+test('the line length check only sees what Go\'s 4096-byte read buffer holds (fleet\'s approximate limit)', () => {
+  const line = (name: string, length: number) => `${name}=${'x'.repeat(length - name.length - 1)}\n`;
+  // Two 1500-byte lines leave 1089 buffered bytes when the third line starts: below 2048, so no check happens
+  // before its value is read in one go, and a 3002-byte line passes. The same line first in the file fails.
+  const passing = `[Unit]\n${line('A', 1499)}${line('B', 1499)}${line('C', 3001)}`;
+  assert.equal(parseUnitFile(passing).length, 3);
+  assert.equal(parseError(`[Unit]\n${line('C', 3001)}`), 'line too long (max 2048 bytes)');
+});
