@@ -5,11 +5,9 @@ import type net from 'node:net';
 import path from 'node:path';
 import { Cluster } from './cluster';
 import { FaultInjector } from './faults';
-import { handleEmulatorApi, isLoopback, type EmulatorControls } from './http/emulator-api';
-import { FleetApi, routeOf } from './http/fleet-api';
-import { goCleanPath, goPathUnescape } from './http/go-path';
-import { parseGoQuery } from './http/go-query';
-import { sendError, sendUnavailable } from './http/responses';
+import type { EmulatorControls } from './http/emulator-api';
+import { FleetApi } from './http/fleet-api';
+import { createRequestHandler } from './http/request-handler';
 import { loadState, saveState, type PersistedState } from './persistence/state-dir';
 import { deriveMachineIds, type SimMachine } from './registry/machines';
 import { registryUnit } from './registry/registry';
@@ -121,69 +119,7 @@ export async function startFleetEmulator(opts: FleetEmulatorOptions = {}): Promi
   const controls: EmulatorControls = { notReady: false };
   const api = new FleetApi(cluster, tokenLimit);
 
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      try {
-        dispatch(req, res, Buffer.concat(chunks));
-      } catch (err) {
-        if (!res.headersSent) sendError(res, 500);
-        else res.destroy();
-        cluster.journal.append('_emulator', '', 'emulator', `internal error: ${(err as Error).stack ?? err}`);
-      }
-    });
-  };
-
-  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
-    const method = req.method ?? 'GET';
-    const target = req.url ?? '/';
-    const q = target.indexOf('?');
-    const rawPath = q === -1 ? target : target.slice(0, q);
-    const rawQuery = q === -1 ? '' : target.slice(q + 1);
-    const decoded = goPathUnescape(rawPath);
-    res.on('finish', () => stats.recordStatus(res.statusCode));
-    if (decoded === null) {
-      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-      res.end('400 Bad Request');
-      return;
-    }
-    const query = parseGoQuery(rawQuery);
-
-    if (decoded === '/emulator' || decoded.startsWith('/emulator/')) {
-      if (!isLoopback(req.socket.remoteAddress)) {
-        const text = JSON.stringify({ error: { code: 403, message: 'the emulator control API only answers loopback clients' } });
-        res.writeHead(403, { 'Content-Type': 'application/json' }).end(text);
-        return;
-      }
-      handleEmulatorApi({ method, path: decoded, query, body }, res, { cluster, faults, stats, controls });
-      return;
-    }
-
-    const { route, unit } = routeOf(decoded);
-    stats.record(method, route, unit);
-    if (controls.notReady) return sendUnavailable(res);
-
-    const decision = faults.decide(method, decoded);
-    const proceed = () => {
-      if (decision.action === 'drop') { req.socket.destroy(); return; }
-      if (decision.action === 'error') { res.setHeader('X-Emulator-Fault', 'error'); return sendError(res, 500); }
-      // Go's ServeMux answers unclean paths (//, /./, /../) with a redirect to the clean one.
-      const clean = goCleanPath(decoded);
-      if (clean !== decoded) {
-        const location = encodeURI(clean) + (rawQuery ? `?${rawQuery}` : '');
-        res.setHeader('Server', 'fleetd/1.0.0');
-        res.setHeader('Location', location);
-        if (method === 'GET' || method === 'HEAD') res.setHeader('Content-Type', 'text/html; charset=utf-8');
-        res.writeHead(301);
-        res.end(method === 'GET' ? `<a href="${location.replace(/&/g, '&amp;').replace(/"/g, '&#34;')}">Moved Permanently</a>.\n\n` : undefined);
-        return;
-      }
-      api.handle({ method, path: decoded, query, rawHeaders: req.rawHeaders, body }, res);
-    };
-    if (decision.delayMs > 0) setTimeout(proceed, decision.delayMs);
-    else proceed();
-  };
+  const onRequest = createRequestHandler({ cluster, api, faults, stats, controls });
 
   const servers: http.Server[] = [];
   const listen = (server: http.Server, bind: (s: http.Server, done: () => void) => void) =>

@@ -12,11 +12,16 @@ export interface JournalEntry {
 export class Journal {
   private readonly entries = new Map<string, JournalEntry[]>();
 
-  constructor(private readonly capacity = 1000) {}
+  /** `capacity` lines per unit; at most `maxUnits` units (the oldest journal is dropped first). */
+  constructor(private readonly capacity = 1000, private readonly maxUnits = 5000) {}
 
   append(unit: string, machineID: string, stream: JournalStream, message: string): void {
     let list = this.entries.get(unit);
-    if (!list) { list = []; this.entries.set(unit, list); }
+    if (!list) {
+      list = [];
+      this.entries.set(unit, list);
+      if (this.entries.size > this.maxUnits) this.entries.delete(this.entries.keys().next().value!);
+    }
     list.push({ time: new Date().toISOString(), machineID, stream, message });
     if (list.length > this.capacity) list.splice(0, list.length - this.capacity);
   }

@@ -213,7 +213,7 @@ export class UnitRuntime {
       this.stopping = this.stopSequence(generation, started, outcome).finally(() => { this.stopping = null; });
       await this.stopping;
     } else if (generation === this.generation) {
-      this.settle(generation, outcome, result);
+      this.settle(outcome, result);
     }
     if (generation !== this.generation) return;
     if (this.phaseValue === 'dead' || this.phaseValue === 'failed') this.maybeRestart(generation, result);
@@ -298,10 +298,10 @@ export class UnitRuntime {
       const postEnv = { ...env, SERVICE_RESULT: outcome === 'success' ? 'success' : 'exit-code' };
       for (const command of this.config.execStopPost) await this.runControl(command, postEnv, cwd, timeoutMs);
     }
-    if (generation === this.generation || reason === 'requested') this.settle(generation, outcome, this.mainResult);
+    if (generation === this.generation || reason === 'requested') this.settle(outcome, this.mainResult);
   }
 
-  private settle(_generation: number, outcome: Outcome, result: ExitResult | null): void {
+  private settle(outcome: Outcome, result: ExitResult | null): void {
     if (outcome === 'failure' && result) this.log(`Unit entered failed state: ${describe(result)}`);
     this.setPhase(outcome === 'success' ? 'dead' : 'failed');
   }
