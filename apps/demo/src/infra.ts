@@ -57,7 +57,7 @@ export async function chooseEtcd(explicit: string | undefined, children: Childre
     }
     if (used > 0) {
       throw new DemoError(
-        `etcd at ${explicit} already holds ${used} keys under ${keys.root} (another dynamite engine's state); ` +
+        `etcd at ${explicit} already holds ${used} key${used === 1 ? '' : 's'} under ${keys.root} (another dynamite engine's state); ` +
           'the demo would overwrite them. Leave out --etcd_endpoint to let the demo start a private etcd.',
       );
     }
@@ -104,11 +104,13 @@ async function startPrivateEtcd(children: Children, runDir: string, signal: Abor
 export async function chooseRedis(explicit: string | undefined, children: Children, runDir: string, signal: AbortSignal): Promise<RedisChoice> {
   if (explicit !== undefined) {
     const redis = new IORedis(explicit, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null });
+    let lastError: string | null = null;
+    redis.on('error', (err: Error) => { lastError = err.message; });
     try {
       await redis.connect();
       await redis.ping();
     } catch (err) {
-      throw new DemoError(`Redis at ${explicit} does not answer: ${err instanceof Error ? err.message : String(err)}`);
+      throw new DemoError(`Redis at ${explicit} does not answer: ${lastError ?? (err instanceof Error ? err.message : String(err))}`);
     } finally {
       redis.disconnect();
     }
@@ -138,6 +140,7 @@ export async function chooseRedis(explicit: string | undefined, children: Childr
 /** Deletes the demo's queue keys (`<prefix>:*`) from Redis. */
 export async function deleteRedisPrefix(url: string, prefix: string): Promise<number> {
   const redis = new IORedis(url, { maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null });
+  redis.on('error', () => undefined); // the command's own rejection reports it
   let deleted = 0;
   try {
     let cursor = '0';

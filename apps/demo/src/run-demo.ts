@@ -144,10 +144,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   try {
     say(`dynamite demo: the engine scales a small web service under generated load (run ${runId})`);
     const helps = Promise.all([helpOf([]), helpOf(['scheduler'])]);
-    [etcdChoice, redisChoice] = await Promise.all([
-      chooseEtcd(opts.etcdEndpoint, children, runDir, abort.signal),
-      chooseRedis(opts.redisUrl, children, runDir, abort.signal),
-    ]);
+    // Redis first: its check is quick, and a Redis that does not answer should not cost an etcd start.
+    redisChoice = await chooseRedis(opts.redisUrl, children, runDir, abort.signal);
+    etcdChoice = await chooseEtcd(opts.etcdEndpoint, children, runDir, abort.signal);
     say(`  ${etcdChoice.note}`, `  ${redisChoice.note}`);
     const [mainHelp, schedulerHelp] = await helps;
     if (!/\bfleet-emulator\b/.test(mainHelp)) {
@@ -302,10 +301,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
 
   // Shutdown: traffic, engine, emulator (and the units it runs), leftovers, the demo's keys, private servers.
   screen.clearBlock(true);
+  if (trafficS === 0 && trafficStarted > 0) trafficS = (performance.now() - trafficStarted) / 1000;
   const stopStarted = Date.now();
   const snapshot = load?.snapshot() ?? null;
   const instancesAtEnd = observer?.launchedCount() ?? 0;
-  out.write('stopping: traffic, engine, fleet emulator and its units, demo keys, private servers...\n');
+  const startedAny = children.all.length > 0;
+  if (startedAny) out.write('stopping: traffic, engine, fleet emulator and its units, demo keys, private servers...\n');
   const problems: string[] = [];
   const attempt = async (what: string, fn: () => Promise<unknown>) => {
     try {
@@ -340,8 +341,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   process.off('SIGHUP', onSignal);
   process.off('exit', onExit);
   const stopS = (Date.now() - stopStarted) / 1000;
-  out.write(`stopped in ${stopS.toFixed(1)} s${swept > 0 ? ` (${swept} unit processes outlived the emulator and were stopped)` : ''}` +
-    `${problems.length ? `; problems: ${problems.join('; ')}` : ''}\n\n`);
+  if (startedAny || problems.length > 0) {
+    out.write(`stopped in ${stopS.toFixed(1)} s${swept > 0 ? ` (${swept} unit processes outlived the emulator and were stopped)` : ''}` +
+      `${problems.length ? `; problems: ${problems.join('; ')}` : ''}\n\n`);
+  }
 
   // Summary.
   if (observer && trafficStarted > 0 && rendered) {
@@ -367,7 +370,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   }
   if (failure !== null) out.write(`dynamite demo failed: ${failure}\n`);
   if (exitCode === 130) out.write('interrupted\n');
-  const keepDir = opts.keepLogs === true || (exitCode !== 0 && exitCode !== 130);
+  const keepDir = opts.keepLogs === true || (startedAny && exitCode !== 0 && exitCode !== 130);
   if (keepDir) out.write(`run dir (config, units, logs): ${runDir}\n`);
   else fs.rmSync(runDir, { recursive: true, force: true });
   return exitCode;
