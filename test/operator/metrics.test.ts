@@ -20,7 +20,11 @@ describe('/metrics', () => {
   after(async () => { await env?.stop(); });
 
   test('every engine metric and every scrape-time gauge is there, with its help text', async () => {
-    const { text } = await scrape(env);
+    // The start-up actions are recorded in etcd a moment before their jobs are counted as completed.
+    const { text } = await waitFor(async () => {
+      const s = await scrape(env);
+      return metricSum(s.metrics, 'dynamite_jobs_processed_total', { queue: 'actions', result: 'completed' }) === 2 ? s : null;
+    }, 10_000, 'both start-up actions counted as completed');
     const names = [
       // Counters and histograms of EngineMetrics (scheduler and worker share the registry).
       'dynamite_samples_ingested_total', 'dynamite_samples_rejected_total', 'dynamite_decisions_total', 'dynamite_fleet_actions_total',
@@ -63,10 +67,14 @@ describe('/metrics', () => {
     } finally {
       await stream.stop();
     }
+    // etcd shows the instance launched a moment before the worker counts the job and BullMQ moves it to completed.
     const after = await waitFor(async () => {
       const { metrics } = await scrape(env);
-      return metrics.get('dynamite_instances_actual{service="web"}') === 2 ? metrics : null;
-    }, 10_000, 'dynamite_instances_actual{service="web"} 2');
+      const settled = metrics.get('dynamite_instances_actual{service="web"}') === 2
+        && metricSum(metrics, 'dynamite_queue_jobs', { queue: 'actions', state: 'completed' }) > metricSum(before, 'dynamite_queue_jobs', { queue: 'actions', state: 'completed' })
+        && metricSum(metrics, 'dynamite_decisions_total', { service: 'web', outcome: 'action_done' }) > metricSum(before, 'dynamite_decisions_total', { service: 'web', outcome: 'action_done' });
+      return settled ? metrics : null;
+    }, 10_000, 'two web instances in fleet, the action job completed and its action_done counted');
     const delta = (name: string, labels: Record<string, string> = {}) => metricSum(after, name, labels) - metricSum(before, name, labels);
 
     assert.ok(delta('dynamite_samples_ingested_total', { policy: 'web_up' }) >= 2, 'samples ingested');
@@ -85,7 +93,7 @@ describe('/metrics', () => {
     assert.equal(after.get('dynamite_instances_actual{service="web"}'), 2);
     assert.equal(after.get('dynamite_cooldowns_active{service="web",policy="web_up"}'), 1);
     const remaining = after.get('dynamite_cooldown_remaining_seconds{service="web",policy="web_up"}')!;
-    assert.ok(remaining > 40 && remaining <= 60, String(remaining));
+    assert.ok(remaining > 15 && remaining <= 60, String(remaining));
     assert.equal(after.get('dynamite_cooldowns_active{service="web",policy="web_down"}'), 0);
     assert.equal(after.get('dynamite_actions_unfinished{service="web",status="pending"}'), 0);
     assert.equal(after.get('dynamite_actions_unfinished{service="web",status="failed"}'), 0);
