@@ -48,7 +48,12 @@ describe('crash recovery', () => {
     await h.register('webserver', 'u-flip', 'web@8080.service');
     await h.sample('webserver', 'u-flip', 'cpu_user', 5);
     await waitFor(async () => (await h.etcd.get('/_dynamite/policy/web/web_up/machine/u-flip').string()) !== null, 10_000, 'machine created', h);
-    const before = (await h.decisions('web')).filter((d) => d.inputs && (d as { machine?: string }).machine === 'u-flip').length;
+    // Both policies see the same metric: count the scale-up machine's records only.
+    const flipsOf = async () => (await h.decisions('web')).filter((d) => {
+      const r = d as unknown as { machine: string; policy: string };
+      return r.machine === 'u-flip' && r.policy === 'web_up' && (d.outcome === 'armed' || d.outcome === 'disarmed');
+    });
+    const before = (await flipsOf()).length;
     const scheduler = h.processes.find((p) => p.name.startsWith('scheduler'))!;
     const N = 40;
     let written = 0;
@@ -65,12 +70,9 @@ describe('crash recovery', () => {
     h.spawn('scheduler');
     await writer;
     assert.equal(written, N);
-    await waitFor(async () => {
-      const flips = (await h.decisions('web')).filter((d) => (d as { machine?: string }).machine === 'u-flip' && (d.outcome === 'armed' || d.outcome === 'disarmed'));
-      return flips.length - before >= N ? flips : null;
-    }, 30_000, `${N} flip records`, h);
+    await waitFor(async () => ((await flipsOf()).length - before >= N ? true : null), 30_000, `${N} flip records`, h);
     await sleep(1_500);
-    const flips = (await h.decisions('web')).filter((d) => (d as { machine?: string }).machine === 'u-flip' && (d.outcome === 'armed' || d.outcome === 'disarmed'));
+    const flips = await flipsOf();
     assert.equal(flips.length - before, N, 'exactly one evaluation per sample');
   });
 

@@ -25,11 +25,12 @@ describe('failures', () => {
     await h.emulatorFaults({ errorRate: 1, path: '8081', methods: ['PUT'] });
     await h.register('webserver', 'u-500', 'web@8080.service');
     const stream = sampleStream(h, 'webserver', 'u-500', 'cpu_user', () => 99, 150);
+    await waitFor(async () => (await h.actions('web')).find((x) => x.instance === 'web@8081.service'), 20_000, 'scale up decided', h);
+    await stream.stop(); // one decision is enough: later ones would (rightly) add web@8082 after the cooldown
     const action = await waitFor(async () => {
       const a = (await h.actions('web')).find((x) => x.instance === 'web@8081.service');
       return a?.status === 'failed' ? a : null;
     }, 60_000, 'the action failed after its retry budget', h);
-    await stream.stop();
     const connection = new IORedis(h.redisUrl, { maxRetriesPerRequest: null });
     const queue = new Queue(ACTIONS_QUEUE, { connection, prefix: h.prefix });
     try {

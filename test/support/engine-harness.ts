@@ -6,14 +6,11 @@ import { Etcd3 } from 'etcd3';
 import IORedis from 'ioredis';
 import { keys } from '@dynamite/domain';
 import { FleetClient } from '@dynamite/fleet-client';
+import { startFleetEmulator, type FleetEmulatorOptions } from '@dynamite/fleet-emulator';
 import { EtcdServer } from './etcd';
 import { REDIS_URL, deletePrefix, uniquePrefix } from './redis';
 
 /** The repository root (tests run from dist/test/<area>/). */
-type EmulatorHandle = { url: string; port: number; stop(): Promise<void> };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { startFleetEmulator } = require('@dynamite/fleet-emulator') as { startFleetEmulator: (opts: Record<string, unknown>) => Promise<EmulatorHandle> };
-
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const DYNAMITE_BIN = path.join(REPO_ROOT, 'bin', 'dynamite.js');
 
@@ -25,7 +22,7 @@ export interface HarnessOptions {
   units: Record<string, string>;
   /** Extra environment of every engine process. */
   env?: Record<string, string>;
-  emulator?: Record<string, unknown>;
+  emulator?: FleetEmulatorOptions;
   /** A Redis of the test's own (default: the shared one, with a unique prefix). */
   redisUrl?: string;
 }
@@ -86,7 +83,8 @@ export class EngineHarness {
     const name = `${command}-${(this.counter += 1)}`;
     const logFile = path.join(this.dir, `${name}.log`);
     const out = fs.openSync(logFile, 'a');
-    const args = [DYNAMITE_BIN, command, ...this.engineFlags, ...(command === 'worker' ? [] : ['-c', this.configFile]), ...extra];
+    // Schedulers get no operator listener unless a test asks for one (`--http` in extra wins: the last flag counts).
+    const args = [DYNAMITE_BIN, command, ...this.engineFlags, ...(command === 'worker' ? [] : ['-c', this.configFile, '--http', 'off']), ...extra];
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, DYNAMITE_LOG_LEVEL: 'debug', ...(this.opts.env ?? {}) },

@@ -63,13 +63,18 @@ export async function runMachine(ctx: EngineContext, ref: MachineRef, event: Mac
 
     if (event.kind === 'check') {
       const prefix = machineSamplePrefix(config, policy, ref.machine);
-      let raw = await readSamplesAfter(ctx.store.etcd, prefix, cursor);
+      const raw = await readSamplesAfter(ctx.store.etcd, prefix, cursor);
+      let parsed = raw.map((sample) => ({ sample, key: parseSampleKey(sample.key, config.etcd.metricsBasePath) }));
       // A machine seen for the first time starts from its newest sample: older ones predate the engine.
-      if (cursor === null && raw.length > 1) raw = raw.slice(-1);
-      for (const sample of raw) {
-        cursor = sample.segment;
-        const key = parseSampleKey(sample.key, config.etcd.metricsBasePath);
+      if (cursor === null) {
+        const newest = parsed.filter((p) => p.key.ok).sort((a, b) => (a.key.ok && b.key.ok ? a.key.sample.ts - b.key.sample.ts : 0)).pop();
+        parsed = newest ? [newest] : [];
+      }
+      for (const { sample, key } of parsed) {
+        // The cursor moves only over keys with a valid timestamp: a malformed key that sorts after every
+        // timestamp (`.../cpu_user/yesterday`) must not hide the samples that come after it.
         if (!key.ok) { rejected += 1; ctx.metrics.samplesRejected.inc({ reason: key.reason }); continue; }
+        cursor = sample.segment;
         const value = parseSampleValue(sample.value, policy);
         if (!value.ok) { rejected += 1; ctx.metrics.samplesRejected.inc({ reason: value.reason }); continue; }
         const step = stepMachine(state, { kind: 'sample', sample: { tsKey: key.sample.tsKey, ts: key.sample.ts, value: value.value, receivedAt: now } }, stepCtx);
@@ -79,7 +84,10 @@ export async function runMachine(ctx: EngineContext, ref: MachineRef, event: Mac
         state = step.state;
         effects.push(...step.effects);
       }
-      if (raw.length === 0) return { outcome: 'unchanged', samples: 0, rejected: 0, records: [] };
+      if (cursor === stored.cursor && samples === 0) {
+        ctx.log.debug({ ...ref, read: raw.length, rejected }, 'check: nothing new');
+        return { outcome: 'unchanged', samples: 0, rejected, records: [] };
+      }
     } else {
       const step = stepMachine(state, { kind: 'timer-expired', timerId: event.timerId }, stepCtx);
       if (step.effects.length === 0 && JSON.stringify(step.state) === JSON.stringify(state)) return { outcome: 'unchanged', samples: 0, rejected: 0, records: [] };
