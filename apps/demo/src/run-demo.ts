@@ -247,6 +247,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     });
     let lastPhase = -1;
     let lastLine = 0;
+    let lines = 0;
     let keepAnnounced = false;
     for (;;) {
       checkChildren();
@@ -269,7 +270,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
       if (tty) screen.draw(statusBlock(v));
       else if (v.now - lastLine >= 5000) {
         lastLine = v.now;
+        lines += 1;
         say(statusLine(v));
+        if (boardUrl && lines % 6 === 0) say(`         Bull Board: ${boardUrl}`);
       }
       if (abort.signal.aborted) break;
       await sleep(tty ? 250 : 500, abort.signal);
