@@ -18,7 +18,9 @@ export async function withEngineStore<T>(flags: EtcdReadFlags, work: (store: Eng
   try {
     store = new EngineStore(createEtcdClient({ ...etcdConnection({ ...flags } as CommonOptions & EtcdSecurityOptions), callTimeoutMs: ETCD_DEADLINE_MS }));
   } catch (err) {
-    throw new UsageError(`-e/--etcd_endpoint: ${err instanceof Error ? err.message : String(err)}`);
+    const message = err instanceof Error ? err.message : String(err);
+    // A bad endpoint names the flag; anything else here is a TLS file (--etcd_ca/--etcd_cert/--etcd_key) that cannot be read.
+    throw new UsageError(/^etcd endpoint /.test(message) ? `-e/--etcd_endpoint: ${message}` : `cannot set up the etcd client: ${message}`);
   }
   let timer: NodeJS.Timeout | undefined;
   try {
