@@ -140,7 +140,8 @@ describe('basic auth on a real scheduler', () => {
   });
 
   test('auth on: the board without credentials is 401 with WWW-Authenticate and nothing else', async () => {
-    for (const path of ['/admin/queues', '/admin/queues/', '/admin/queues/api/queues', '/admin/queues/queue/actions', '/admin/queues/static/js/main.js']) {
+    for (const path of ['/admin/queues', '/admin/queues/', '/admin/queues/api/queues', '/admin/queues/queue/actions', '/admin/queues/static/js/main.js',
+      '/ADMIN/Queues/api/queues', '/Admin/queues', '/admin/queues/api/queues/', '/admin/queues/api/redis/stats']) {
       const res = await fetch(`${locked.url}${path}`);
       assert.equal(res.status, 401, path);
       assert.equal(res.headers.get('www-authenticate'), 'Basic realm="dynamite", charset="UTF-8"');

@@ -66,10 +66,12 @@ export function createOperatorApp(targets: HttpTargets, credentials: HttpCredent
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  // The board (everything under it, its own API included) and every request that changes something need credentials.
-  app.use(basicAuth(credentials, (req) => isMutating(req) || req.path === BOARD_PATH || req.path.startsWith(`${BOARD_PATH}/`)));
+  // Every request that changes something needs credentials, and so does everything that reaches the board (its
+  // pages, assets and API): the check is mounted with the board, so it matches whatever the board's mount matches
+  // (express paths are case-insensitive).
+  app.use(basicAuth(credentials, isMutating));
   app.use(createApiRouter({ store: ctx.store, config: () => ctx.config.current(), probes, metrics, now, timeoutMs: probeTimeoutMs, startedAt: now() }));
-  app.use(BOARD_PATH, createBoardRouter(queues));
+  app.use(BOARD_PATH, basicAuth(credentials, () => true), createBoardRouter(queues));
   app.get('/', (_req, res) => {
     res.json({ name: 'dynamite', endpoints: ENDPOINTS, auth: credentials !== null ? 'basic (board and mutating requests)' : 'none (loopback only)' });
   });
