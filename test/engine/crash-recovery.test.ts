@@ -28,8 +28,8 @@ describe('crash recovery', () => {
     await h.register('webserver', 'u-crash', 'web@8080.service');
     const stream = sampleStream(h, 'webserver', 'u-crash', 'cpu_user', () => 99, 150);
     await waitFor(async () => (await h.actions('web')).find((a) => a.instance === 'web@8081.service'), 20_000, 'scale up decided', h);
+    await stream.stop(); // one decision only
     await sleep(1_000); // the worker is now waiting on fleet
-    await stream.stop();
     await h.kill(w1, 'SIGKILL');
     await h.emulatorFaults(null);
     h.spawn('worker', ['--lock_duration', '2000']);
@@ -54,6 +54,11 @@ describe('crash recovery', () => {
       return r.machine === 'u-flip' && r.policy === 'web_up' && (d.outcome === 'armed' || d.outcome === 'disarmed');
     });
     const before = (await flipsOf()).length;
+    // No cooldown may be running: during one, a breaching sample arms nothing (and leaves no flip record).
+    await waitFor(async () => {
+      const cooldowns = await h.etcd.getAll().prefix('/_dynamite/policy/web/').json();
+      return Object.entries(cooldowns).every(([k, v]) => !k.endsWith('/cooldown') || (v as { until: number }).until < Date.now() - 100);
+    }, 20_000, 'no cooldown running', h);
     const scheduler = h.processes.find((p) => p.name.startsWith('scheduler'))!;
     const N = 40;
     let written = 0;
