@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EngineHarness, sampleStream, sleep, waitFor, webServiceConfig } from '../support/engine-harness';
+import { deletePrefix } from '../support/redis';
 
 // Guarantees 1 and 2: a breaching per-instance metric adds exactly one instance (with its attached unit) and the
 // cooldown holds further actions; a low metric removes the instance whose metric was low, attached unit first.
@@ -8,7 +9,7 @@ describe('scale up and scale down through fleet', () => {
   let h: EngineHarness;
 
   before(async () => {
-    h = await EngineHarness.start({ suite: 'scale', ...webServiceConfig({ min: 1, max: 4, upPeriod: 1.5, downPeriod: 1.5, cooldown: 8 }) });
+    h = await EngineHarness.start({ suite: 'scale', ...webServiceConfig({ min: 1, max: 4, upPeriod: 1.5, downPeriod: 1.5, cooldown: 12 }) });
     h.spawn('scheduler');
     h.spawn('worker', ['--concurrency', '4']);
   });
@@ -35,7 +36,7 @@ describe('scale up and scale down through fleet', () => {
         const units = await h.launchedUnits();
         return units.includes('web@8081.service') && units.includes('web_disc@8081.service');
       }, 20_000, 'web@8081 launched with web_disc@8081', h);
-      // Keep breaching well past another period: the cooldown (8 s) must hold every further action.
+      // Keep breaching well past another period: the cooldown (12 s) must hold every further action.
       await sleep(4_000);
     } finally {
       await stream.stop();
@@ -51,7 +52,29 @@ describe('scale up and scale down through fleet', () => {
     assert.equal(actions.filter((a) => a.kind === 'scale_up' && a.instance === 'web@8081.service').length, 1);
   });
 
-  test('a low cpu_user removes the instance whose metric was low, after its attached unit', async () => {
+  test('10: a cooldown survives a restart of the whole engine with its queues wiped', async () => {
+    // The scale-up above started a 12 s cooldown. Kill everything, wipe this engine's Redis keys, restart,
+    // and keep breaching: the cooldown lives in etcd, so nothing may be decided until it ends.
+    const cooldown = await h.etcd.get('/_dynamite/policy/web/web_up/cooldown').json() as { until: number } | null;
+    assert.ok(cooldown && cooldown.until > Date.now() + 2_000, 'a cooldown with at least 2 s left');
+    for (const p of h.processes) await h.kill(p, 'SIGKILL');
+    await deletePrefix(h.prefix, h.redisUrl);
+    h.spawn('scheduler');
+    h.spawn('worker', ['--concurrency', '4']);
+    const stream = sampleStream(h, 'webserver', 'uuid-a', 'cpu_user', () => 95, 150);
+    try {
+      while (Date.now() < cooldown.until - 300) {
+        assert.equal((await h.decisions('web')).filter((d) => d.outcome === 'scaled').length, 1, 'no decision during the cooldown');
+        await sleep(200);
+      }
+    } finally {
+      await stream.stop();
+    }
+    assert.ok((await h.decisions('web')).some((d) => d.outcome === 'suppressed' && d.reason === 'cooldown'));
+    assert.equal((await h.unitNames()).filter((n) => n.startsWith('web@')).length, 2);
+  });
+
+  test('a low cpu_user removes the instance whose metric was low and its attached unit', async () => {
     // Wait out the scale-up cooldown? No: scale down has its own cooldown (per policy).
     await h.register('webserver', 'uuid-b', 'web@8081.service');
     const high = sampleStream(h, 'webserver', 'uuid-a', 'cpu_user', () => 50, 150);
