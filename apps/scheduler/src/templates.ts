@@ -36,27 +36,21 @@ function unitOf(service: ServiceConfig, unitFiles: Map<string, UnitFileText>): U
  * unit files on disk.
  */
 export function buildTemplate(config: DynamiteConfig, service: ServiceConfig, unitFiles: Map<string, UnitFileText>): TemplateRecord {
-  const unit = unitOf(service, unitFiles);
+  const record = (svc: ServiceConfig): TemplateRecord => {
+    const unit = unitOf(svc, unitFiles);
+    return {
+      name: svc.name,
+      unit_file_details_json_dict: { desiredState: 'inactive', options: parseUnitFile(unit.text) },
+      path_on_filesystem: unit.path,
+      service_config_details: serviceDetails(svc),
+      is_template: svc.isTemplate,
+      attached_services: [],
+      fleet_service_instances: {},
+    };
+  };
   return {
-    name: service.name,
-    unit_file_details_json_dict: { desiredState: 'inactive', options: parseUnitFile(unit.text) },
-    path_on_filesystem: unit.path,
-    service_config_details: serviceDetails(service),
-    is_template: service.isTemplate,
+    ...record(service),
     ...(service.isTemplate ? { used_port_numbers: new Array<number>(service.maxInstance * service.portsPerInstance).fill(0) } : {}),
-    attached_services: service.attachedServices.map((name) => {
-      const attached = config.services.find((s) => s.name === name)!;
-      const attachedUnit = unitOf(attached, unitFiles);
-      return {
-        name: attached.name,
-        unit_file_details_json_dict: { desiredState: 'inactive', options: parseUnitFile(attachedUnit.text) },
-        path_on_filesystem: attachedUnit.path,
-        service_config_details: serviceDetails(attached),
-        is_template: attached.isTemplate,
-        attached_services: [],
-        fleet_service_instances: {},
-      };
-    }),
-    fleet_service_instances: {},
+    attached_services: service.attachedServices.map((name) => record(config.services.find((s) => s.name === name)!)),
   };
 }
