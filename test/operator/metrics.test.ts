@@ -29,7 +29,7 @@ describe('/metrics', () => {
       // Counters and histograms of EngineMetrics (scheduler and worker share the registry).
       'dynamite_samples_ingested_total', 'dynamite_samples_rejected_total', 'dynamite_decisions_total', 'dynamite_fleet_actions_total',
       'dynamite_fleet_action_seconds', 'dynamite_expiry_to_action_seconds', 'dynamite_jobs_processed_total', 'dynamite_watch_resyncs_total',
-      'dynamite_process_process_cpu_seconds_total', 'dynamite_process_nodejs_eventloop_lag_seconds',
+      'dynamite_process_cpu_seconds_total', 'dynamite_nodejs_eventloop_lag_seconds',
       // Computed at scrape time.
       'dynamite_queue_jobs', 'dynamite_armed_timers', 'dynamite_cooldowns_active', 'dynamite_cooldown_remaining_seconds',
       'dynamite_instances_desired', 'dynamite_instances_actual', 'dynamite_instances_min', 'dynamite_instances_max',

@@ -10,3 +10,4 @@ export * from './engine/machine-runner';
 export * from './engine/metrics';
 export * from './engine/reconcile';
 export * from './engine/scale-decision';
+export * from './metrics-server';

@@ -23,6 +23,7 @@ import { createLogger, type Logger } from './engine/logger';
 import { runMachine } from './engine/machine-runner';
 import { EngineMetrics } from './engine/metrics';
 import { reconcile } from './engine/reconcile';
+import { startMetricsServer } from './metrics-server';
 
 export interface WorkerOptions {
   etcd: EtcdConnectionOptions;
@@ -40,6 +41,8 @@ export interface WorkerOptions {
   clock?: Clock;
   log?: Logger;
   metrics?: EngineMetrics;
+  /** Serve this worker's /metrics and /healthz here (null or absent: no listener). */
+  metricsListen?: { host: string; port: number } | null;
   /** Options of the fleet client (retries, timeouts). */
   fleet?: ConstructorParameters<typeof FleetClient>[0];
 }
@@ -47,6 +50,8 @@ export interface WorkerOptions {
 export interface RunningWorker {
   ctx: EngineContext;
   workers: Worker[];
+  /** URL of the worker's metrics listener, when it has one. */
+  metricsUrl: string | null;
   /** Stops taking jobs, lets active jobs finish, closes connections. */
   close(): Promise<void>;
 }
@@ -152,13 +157,16 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     });
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  log.info({ queuePrefix: opts.queuePrefix, concurrency }, 'worker ready');
+  const metricsServer = opts.metricsListen ? await startMetricsServer(ctx.metrics, opts.metricsListen) : null;
+  log.info({ queuePrefix: opts.queuePrefix, concurrency, metrics: metricsServer?.url ?? null }, 'worker ready');
 
   return {
     ctx,
     workers,
+    metricsUrl: metricsServer?.url ?? null,
     async close() {
       await Promise.all(workers.map((w) => w.close()));
+      await metricsServer?.close();
       await Promise.all([ctx.jobs.close(), common.connection.quit().catch(() => undefined)]);
       await connection.quit().catch(() => undefined);
       ctx.store.etcd.close();

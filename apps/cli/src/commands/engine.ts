@@ -5,7 +5,7 @@ import { UsageError } from '../errors';
 import { addEngineOptions, type CommonOptions } from '../options';
 import { addEtcdSecurityOptions, etcdConnection, fleetEndpointExplicit, untilSignal, type EtcdSecurityOptions } from '../engine-options';
 
-type EngineFlags = CommonOptions & EtcdSecurityOptions & { concurrency: string; lock_duration: string; http?: string };
+type EngineFlags = CommonOptions & EtcdSecurityOptions & { concurrency: string; lock_duration: string; http?: string; metrics?: string };
 
 function addWorkerOptions(cmd: Command): Command {
   cmd.addOption(new Option('--concurrency <n>', 'jobs processed at once per queue').env('DYNAMITE_CONCURRENCY').default('4'));
@@ -57,8 +57,19 @@ async function runScheduler(flags: EngineFlags, cmd: Command, metrics?: EngineMe
   }
 }
 
+/** `dynamite worker --metrics host:port`: the worker's own /metrics and /healthz (read-only; off by default). */
+function metricsBind(flags: EngineFlags): HttpBind | null {
+  try {
+    return flags.metrics === undefined ? null : parseHttpFlag(flags.metrics, '--metrics');
+  } catch (err) {
+    if (err instanceof HttpConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 async function runWorker(flags: EngineFlags, cmd: Command, metrics?: EngineMetrics) {
   const lock = positiveInt(flags.lock_duration, '--lock_duration');
+  const metricsListen = metricsBind(flags);
   return startWorker({
     etcd: etcdConnection(flags),
     redisUrl: flags.redis_url,
@@ -69,6 +80,7 @@ async function runWorker(flags: EngineFlags, cmd: Command, metrics?: EngineMetri
     lockDurationMs: lock,
     stalledIntervalMs: Math.max(500, Math.floor(lock / 2)),
     metrics,
+    metricsListen,
   });
 }
 
@@ -84,6 +96,7 @@ export function register(program: Command): void {
 
   const worker = new Command('worker').description('process policy checks and fleet actions (run as many as you like)');
   addWorkerOptions(addEtcdSecurityOptions(addEngineOptions(worker)));
+  worker.addOption(new Option('--metrics <host:port>', "serve this worker's /metrics and /healthz (read-only; off by default)").env('DYNAMITE_WORKER_METRICS'));
   worker.action(async (flags: EngineFlags, cmd: Command) => {
     const running = await runWorker(flags, cmd);
     await untilSignal();

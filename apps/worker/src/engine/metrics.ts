@@ -16,7 +16,7 @@ export class EngineMetrics {
   readonly watchResyncs: Counter<string>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'dynamite_process_' });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'dynamite_' });
     const registers = [this.registry];
     this.samplesIngested = new Counter({ name: 'dynamite_samples_ingested_total', help: 'Samples evaluated by a policy state machine', labelNames: ['policy'], registers });
     this.samplesRejected = new Counter({ name: 'dynamite_samples_rejected_total', help: 'Samples skipped as malformed or out of order, by reason', labelNames: ['reason'], registers });
