@@ -3,18 +3,18 @@ import { UsageError } from './errors';
 import { registerCommands } from './commands';
 
 /** Builds the `dynamite` program; every subcommand registers itself from commands/. */
-export function buildProgram(): Command {
+export function buildProgram(argv: string[] = []): Command {
   const program = new Command('dynamite')
     .description('dynamite: an autoscaling engine for fleet and etcd, on BullMQ job queues')
     .showHelpAfterError(false)
     .exitOverride();
-  registerCommands(program);
+  registerCommands(program, argv);
   return program;
 }
 
 /** Runs the CLI and returns the exit code; user errors print one line, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(argv);
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {
     await program.parseAsync(argv, { from: 'user' });
