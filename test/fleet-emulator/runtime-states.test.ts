@@ -84,12 +84,16 @@ test('case 28: launched -> active/running while the process lives; a non-zero ex
 });
 
 test('case 29: a process that ignores SIGTERM is killed after TimeoutStopSec; deactivating/stop-sigterm meanwhile', async () => {
+  // The marker file tells the test the shell has installed its trap: a SIGTERM before that would simply kill it.
+  const marker = path.join(tmp, 'stubborn-trapped');
   await fleet.put('stubborn.service', { desiredState: 'launched', options: [
-    opt('Service', 'ExecStart', `/bin/sh -c "trap '' TERM; while true; do sleep 0.1; done"`),
+    opt('Service', 'ExecStart', `/bin/sh -c "trap '' TERM; touch ${marker}; while true; do sleep 0.1; done"`),
     opt('Service', 'TimeoutStopSec', '1500ms'),
   ] });
   await fleet.waitForSubState('stubborn.service', 'active', 'running');
   const pid = (await pidOf('stubborn.service'))!;
+  for (let i = 0; i < 200 && !fs.existsSync(marker); i += 1) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(fs.existsSync(marker), 'the unit installed its SIGTERM trap');
   await fleet.put('stubborn.service', { desiredState: 'loaded' });
   await fleet.waitForSubState('stubborn.service', 'deactivating', 'stop-sigterm');
   assert.equal(processAlive(pid), true);
