@@ -16,7 +16,15 @@ export function repoRoot(): string {
 
 export const ROOT = repoRoot();
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'configs');
-export const ORIGINALS = '/work/shared/reference/original';
+/**
+ * The original project's configs and unit files, in the `shared/` folder that lies beside the repository (CI puts its
+ * copy beside the clone); DYNAMITE_SHARED_DIR overrides.
+ */
+export const ORIGINALS = join(
+  process.env.DYNAMITE_SHARED_DIR ?? [join(ROOT, '..', 'shared'), '/work/shared'].find((d) => existsSync(join(d, 'reference'))) ?? join(ROOT, '..', 'shared'),
+  'reference',
+  'original',
+);
 
 export interface CliRun {
   code: number | null;
