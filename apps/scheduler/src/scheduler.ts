@@ -53,62 +53,82 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
   if (opts.http) checkBind(opts.http, opts.http.credentials === undefined ? credentialsFromEnv() : opts.http.credentials);
   const redis = createRedisConnection(opts.redisUrl);
   const ctx = createEngineContext({ ...opts, connection: redis, log });
-
-  const loaded = await resolveConfig(ctx.store, opts);
-  for (const w of loaded.config.warnings) log.warn({ path: w.path }, `config: ${w.message}`);
-  const mode = await writeEngineState(ctx.store, loaded);
-  await useConfiguredFleetEndpoint(ctx, opts);
-  log.info({ mode, source: loaded.source, services: loaded.config.services.map((s) => s.name) }, 'engine state written');
-
-  const rebuild = async (why: string): Promise<void> => {
-    await redis.set(epochKey(opts.queuePrefix), String(ctx.clock.now()));
-    await ctx.jobs.upsertSchedulers(loaded.config.engine.reconcileIntervalMs);
-    const report = await reconcile(ctx, { adopt: why === 'start', heal: true });
-    // Checks that were waiting in the wiped Redis: every machine with samples gets one (each reads after its cursor).
-    const checks = why === 'redis-wiped' ? (await watch.checkEveryMachine()).seen.size : 0;
-    log.info({ why, ...report, checks }, 'jobs rebuilt from etcd');
-  };
-  const watch = new SampleWatch(ctx, loaded.config);
-  await rebuild('start');
-
-  await watch.start();
-  log.info({ prefix: watch.prefix, revision: watch.revision }, 'watching samples');
+  let watch: SampleWatch | null = null;
   let http: RunningHttp | null = null;
-  if (opts.http) {
-    http = await startOperatorListener({ ctx, redis, watch, log }, opts.http).catch(async (err: unknown) => {
-      await watch.stop();
-      await ctx.jobs.close();
-      await redis.quit().catch(() => undefined);
-      ctx.store.etcd.close();
-      throw err;
-    });
-  }
+  let redisCheck: NodeJS.Timeout | null = null;
 
-  // Redis may be wiped at any time: its marker key going missing means every job must be rebuilt from etcd.
-  let checking = false;
-  const redisCheck = setInterval(() => {
-    if (checking) return;
-    checking = true;
-    redis.exists(epochKey(opts.queuePrefix))
-      .then(async (exists) => { if (exists === 0) { log.warn('Redis lost the engine queues; rebuilding from etcd'); await rebuild('redis-wiped'); } })
-      .catch((err: unknown) => log.warn({ err: String(err) }, 'Redis check failed'))
-      .finally(() => { checking = false; });
-  }, opts.redisCheckMs ?? 500);
-
-  return {
-    ctx,
-    loaded,
-    watch,
-    redis,
-    httpUrl: http?.url ?? null,
-    async close() {
-      clearInterval(redisCheck);
-      await http?.close();
-      await watch.stop();
-      await ctx.jobs.close();
-      await redis.quit().catch(() => undefined);
-      ctx.store.etcd.close();
-      log.info('scheduler stopped');
-    },
+  const closeAll = async (): Promise<void> => {
+    if (redisCheck) clearInterval(redisCheck);
+    await http?.close().catch(() => undefined);
+    await watch?.stop().catch(() => undefined);
+    await ctx.jobs.close().catch(() => undefined);
+    await redis.quit().catch(() => redis.disconnect());
+    ctx.store.etcd.close();
   };
+
+  try {
+    const loaded = await resolveConfig(ctx.store, opts);
+    for (const w of loaded.config.warnings) log.warn({ path: w.path }, `config: ${w.message}`);
+    const mode = await writeEngineState(ctx.store, loaded);
+    await useConfiguredFleetEndpoint(ctx, opts);
+    log.info({ mode, source: loaded.source, services: loaded.config.services.map((s) => s.name) }, 'engine state written');
+
+    const sampleWatch = new SampleWatch(ctx, loaded.config);
+    watch = sampleWatch;
+    // Adoption of the units fleet already runs must come before any bound repair; when fleet cannot be listed at
+    // start it is retried until it succeeds (reconcile skips bound repairs meanwhile).
+    let adopted = false;
+    const rebuild = async (why: string): Promise<void> => {
+      await redis.set(epochKey(opts.queuePrefix), String(ctx.clock.now()));
+      const report = await reconcile(ctx, { adopt: !adopted, heal: true });
+      adopted = adopted || report.adoptionDone;
+      // The periodic jobs only once adoption is done: their first run is immediate and must not repair bounds
+      // before the units fleet already runs are recorded.
+      if (adopted) await ctx.jobs.upsertSchedulers(loaded.config.engine.reconcileIntervalMs);
+      // Checks that were waiting in the wiped Redis: every machine with samples gets one (each reads after its cursor).
+      const checks = why === 'redis-wiped' ? (await sampleWatch.checkEveryMachine()).seen.size : 0;
+      log.info({ why, ...report, checks }, 'jobs rebuilt from etcd');
+    };
+    await rebuild('start');
+
+    await sampleWatch.start();
+    log.info({ prefix: sampleWatch.prefix, revision: sampleWatch.revision }, 'watching samples');
+    if (opts.http) http = await startOperatorListener({ ctx, redis, watch: sampleWatch, log }, opts.http);
+
+    // Redis may be wiped at any time: its marker key going missing means every job must be rebuilt from etcd.
+    let checking = false;
+    let lastAdoptTry = ctx.clock.now();
+    redisCheck = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      redis.exists(epochKey(opts.queuePrefix))
+        .then(async (exists) => {
+          if (exists === 0) {
+            log.warn('Redis lost the engine queues; rebuilding from etcd');
+            await rebuild('redis-wiped');
+          } else if (!adopted && ctx.clock.now() - lastAdoptTry > 5_000) {
+            lastAdoptTry = ctx.clock.now();
+            await rebuild('adoption-retry');
+          }
+        })
+        .catch((err: unknown) => log.warn({ err: String(err) }, 'Redis check failed'))
+        .finally(() => { checking = false; });
+    }, opts.redisCheckMs ?? 500);
+
+    return {
+      ctx,
+      loaded,
+      watch: sampleWatch,
+      redis,
+      httpUrl: http?.url ?? null,
+      async close() {
+        await closeAll();
+        log.info('scheduler stopped');
+      },
+    };
+  } catch (err) {
+    // A scheduler that cannot start must not linger with open connections: the process has to exit (and be restarted).
+    await closeAll();
+    throw err;
+  }
 }

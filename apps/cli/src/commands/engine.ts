@@ -31,6 +31,18 @@ function httpBind(flags: EngineFlags, cmd: Command): (HttpBind & { bestEffort: b
   }
 }
 
+/** etcd or Redis not answering at start: one line naming the endpoint, exit code 1 (a supervisor retries). */
+function unreachable(err: unknown, flags: EngineFlags): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/UNAVAILABLE|No connection established|GRPCConnectFailed/i.test(message)) {
+    return new UsageError(`cannot reach etcd at ${flags.etcd_endpoint}: ${message.split('. ')[0]}`, 1);
+  }
+  if (/ECONNREFUSED|ENOTFOUND|getaddrinfo/i.test(message) && /redis|6379/i.test(`${message} ${flags.redis_url}`)) {
+    return new UsageError(`cannot reach Redis at ${flags.redis_url}: ${message}`, 1);
+  }
+  return err;
+}
+
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag}: must be a positive integer (got "${value}")`);
@@ -53,7 +65,7 @@ async function runScheduler(flags: EngineFlags, cmd: Command, metrics?: EngineMe
     });
   } catch (err) {
     if (err instanceof ConfigLoadError || err instanceof HttpConfigError) throw new UsageError(err.message);
-    throw err;
+    throw unreachable(err, flags);
   }
 }
 

@@ -18,6 +18,8 @@ export interface ReconcileReport {
   boundRepairs: string[];
   healed: string[];
   adopted: string[];
+  /** False when adoption was asked for but fleet could not be listed (bound repairs were skipped then). */
+  adoptionDone: boolean;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface ReconcileReport {
 export async function reconcile(ctx: EngineContext, opts: { adopt?: boolean; heal?: boolean } = {}): Promise<ReconcileReport> {
   const config = await ctx.config.current();
   const now = ctx.clock.now();
-  const report: ReconcileReport = { pendingActionsRequeued: 0, timersEnsured: 0, cooldownsEnsured: 0, boundRepairs: [], healed: [], adopted: [] };
+  const report: ReconcileReport = { pendingActionsRequeued: 0, timersEnsured: 0, cooldownsEnsured: 0, boundRepairs: [], healed: [], adopted: [], adoptionDone: !opts.adopt };
 
   for (const action of await ctx.store.listActions()) {
     if (action.status !== 'pending') continue;
@@ -58,11 +60,15 @@ export async function reconcile(ctx: EngineContext, opts: { adopt?: boolean; hea
       ctx.log.warn({ err: String(err) }, 'fleet unreachable during reconcile; skipping adoption and healing');
     }
   }
-  if (opts.adopt && fleetUnits) report.adopted = await adoptUnits(ctx, config, [...fleetUnits]);
+  if (opts.adopt && fleetUnits) {
+    report.adopted = await adoptUnits(ctx, config, [...fleetUnits]);
+    report.adoptionDone = true;
+  }
 
   for (const service of config.services) {
     if (service.isAttached) continue;
-    report.boundRepairs.push(...(await repairBounds(ctx, config, service.name)));
+    // Never create instances before the ones fleet already runs were adopted.
+    if (report.adoptionDone) report.boundRepairs.push(...(await repairBounds(ctx, config, service.name)));
     if (fleetUnits && opts.heal !== false) report.healed.push(...(await healService(ctx, service.name, fleetUnits)));
   }
   return report;
