@@ -202,6 +202,13 @@ describe('scale down', () => {
       if (d.outcome === 'action') list.push(inst(d.instance, 'creating'));
     }
     assert.equal(countsOf(list).active, 4);
+    // Instances still being created are never removed (their creation would race the removal).
+    assert.deepEqual(decideScaling(cfg, 'apache', list, newest), {
+      outcome: 'suppressed', reason: 'min_instance', message: 'apache has no launched instance to remove (4 being created)',
+    });
+    const creating = list.find((x) => x.state === 'creating')!;
+    assert.equal((decideScaling(cfg, 'apache', list, { direction: 'down', target: { kind: 'instance', name: creating.name } }) as { reason?: string }).reason, 'unknown_instance');
+    for (const x of list) x.state = 'launched';
     for (let i = 0; i < 10; i += 1) {
       const d = decideScaling(cfg, 'apache', list, newest);
       if (d.outcome === 'action') list.find((x) => x.name === d.instance)!.state = 'destroying';

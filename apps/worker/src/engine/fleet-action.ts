@@ -52,6 +52,13 @@ export async function runFleetAction(ctx: EngineContext, data: ActionJobData, at
 
   const started = ctx.clock.now();
   const units: Record<string, string> = {};
+  const recorded = records.instances.find((i) => i.name === data.instance);
+  if (data.kind === 'scale_up' && (!recorded || recorded.state === 'destroying')) {
+    // A later decision already removes (or removed) this instance: launching it now would bring it back.
+    await recordActionResult(ctx, data, { status: 'done', error: null, result: { superseded: true } });
+    log.warn({ state: recorded?.state ?? 'absent' }, 'scale up superseded by a later scale down; nothing launched');
+    return { decisionId: data.decisionId, kind: data.kind, instance: data.instance, attached: data.attached, outcome: 'done', units };
+  }
   if (data.kind === 'scale_up') {
     const all = [...data.attached, data.instance];
     for (const unit of data.attached) units[unit] = await ctx.fleet.ensureSubmitted(unit, optionsFor(template, serviceOfUnit(template, unit)));
@@ -97,14 +104,16 @@ export async function recordActionResult(
     if (end.status === 'done') {
       const current = records.instances.find((i) => i.name === data.instance);
       if (data.kind === 'scale_up') {
-        const launched: InstanceRecord = {
-          ...(current ?? { name: data.instance, port: null, created_at: now, decision_id: data.decisionId, origin: 'decision' as const }),
-          state: 'launched',
-          attached_services: data.attached.map((name) => ({ name, state: 'launched', attached_services: [] })),
-        };
-        instances = records.instances.map((i) => (i.name === data.instance ? launched : i));
-        if (!current) instances.push(launched);
-        writes.push({ put: keys.instance(data.service, data.instance), value: JSON.stringify(launched) });
+        // Only a record still `creating` becomes `launched`: never resurrect one a scale down marked or removed.
+        if (current && current.state !== 'destroying') {
+          const launched: InstanceRecord = {
+            ...current,
+            state: 'launched',
+            attached_services: data.attached.map((name) => ({ name, state: 'launched', attached_services: [] })),
+          };
+          instances = records.instances.map((i) => (i.name === data.instance ? launched : i));
+          writes.push({ put: keys.instance(data.service, data.instance), value: JSON.stringify(launched) });
+        }
       } else {
         instances = records.instances.filter((i) => i.name !== data.instance);
         writes.push({ del: keys.instance(data.service, data.instance) });

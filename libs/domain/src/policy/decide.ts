@@ -125,20 +125,23 @@ function decideDown(svc: ServiceConfig, instances: RecordedInstance[], target: S
     if (victim.state === 'destroying') {
       return suppressed('unknown_instance', `${target.name} of ${svc.name} is already being destroyed`);
     }
+    // An instance still being created cannot be removed: its creation would race the removal (and win).
+    if (victim.state === 'creating') {
+      return suppressed('unknown_instance', `${target.name} of ${svc.name} is still being created`);
+    }
   } else {
-    victim = newestActive(instances);
-    // Unreachable while active > min >= 0, kept so the types stay honest.
-    if (victim === undefined) return suppressed('min_instance', `${svc.name} has no active instance to remove`);
+    victim = newestLaunched(instances);
+    if (victim === undefined) return suppressed('min_instance', `${svc.name} has no launched instance to remove (${counts.creating} being created)`);
   }
   // Remove the attached units that were created with it (recorded), not what today's config would name.
   return { outcome: 'action', kind: 'scale_down', instance: victim.name, port: victim.port, attached: [...victim.attached] };
 }
 
-/** The active instance created last; ties go to the highest port, then the highest name. */
-function newestActive(instances: RecordedInstance[]): RecordedInstance | undefined {
+/** The launched instance created last; ties go to the highest port, then the highest name. */
+function newestLaunched(instances: RecordedInstance[]): RecordedInstance | undefined {
   let best: RecordedInstance | undefined;
   for (const candidate of instances) {
-    if (candidate.state === 'destroying') continue;
+    if (candidate.state !== 'launched') continue;
     if (best === undefined || isNewer(candidate, best)) best = candidate;
   }
   return best;
