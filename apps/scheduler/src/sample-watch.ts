@@ -58,19 +58,31 @@ export class SampleWatch {
       this.chain = this.chain.then(() => this.onPut(kv)).catch((err: unknown) => this.ctx.log.error({ err: String(err) }, 'sample event failed'));
     });
     watcher.on('error', (err: Error) => {
-      if (this.stopped) return;
-      if (/compacted/i.test(err.message)) {
-        this.chain = this.chain.then(() => this.resync(err.message));
-      } else {
-        this.ctx.log.error({ err: err.message }, 'sample watch error; re-watching');
-        this.chain = this.chain.then(() => this.rewatch());
-      }
+      if (this.stopped || this.watcher !== watcher) return;
+      // etcd cancels a watch whose start revision was compacted away ("Watcher canceled: ..."; the reason text is
+      // often empty). A range read of what is there now is correct in every case, so any cancel resynchronises.
+      const canceled = /compact|canceled/i.test(err.message);
+      this.ctx.log.warn({ err: err.message }, canceled ? 'sample watch canceled by etcd; resynchronising' : 'sample watch error; re-watching');
+      this.chain = this.chain
+        .then(() => (canceled ? this.resync(err.message) : this.rewatch()))
+        .catch((e: unknown) => {
+          this.ctx.log.error({ err: String(e) }, 'could not restart the sample watch; retrying in 1 s');
+          setTimeout(() => { this.chain = this.chain.then(() => this.resync(`retry after: ${String(e)}`)).catch(() => undefined); }, 1_000);
+        });
     });
+  }
+
+  /** Cancels the current watcher without waiting forever: etcd may already have cancelled it on its side. */
+  private async dropWatcher(): Promise<void> {
+    const watcher = this.watcher;
+    this.watcher = null;
+    if (!watcher) return;
+    await Promise.race([watcher.cancel().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000))]);
   }
 
   private async rewatch(): Promise<void> {
     if (this.stopped) return;
-    await this.watcher?.cancel().catch(() => undefined);
+    await this.dropWatcher();
     await this.watchFrom(BigInt(this.lastRevision ?? '0') + 1n);
   }
 
@@ -126,7 +138,7 @@ export class SampleWatch {
     if (this.stopped) return;
     this.counts.resyncs += 1;
     this.ctx.metrics.watchResyncs.inc();
-    await this.watcher?.cancel().catch(() => undefined);
+    await this.dropWatcher();
     const { revision, seen } = await this.checkEveryMachine();
     const now = this.ctx.clock.now();
     for (const service of new Set([...seen].map((id) => id.split('|')[0]!))) {
@@ -183,8 +195,8 @@ export class SampleWatch {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
-    await this.watcher?.cancel().catch(() => undefined);
-    await this.chain;
+    await this.dropWatcher();
+    await Promise.race([this.chain, new Promise((r) => setTimeout(r, 5_000))]);
     await this.flush();
   }
 }
