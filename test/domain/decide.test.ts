@@ -126,7 +126,8 @@ describe('scale down', () => {
   const three = () => [
     inst('apache@8080.service', 'launched', { createdAt: 10, attached: ['apache_discovery@8080.service'] }),
     inst('apache@8081.service', 'launched', { createdAt: 30, attached: ['apache_discovery@8081.service'] }),
-    inst('apache@8082.service', 'creating', { createdAt: 20, attached: ['apache_discovery@8082.service'] }),
+    inst('apache@8082.service', 'launched', { createdAt: 20, attached: ['apache_discovery@8082.service'] }),
+    inst('apache@8083.service', 'creating', { createdAt: 40, attached: ['apache_discovery@8083.service'] }),
   ];
 
   test('removes the named instance, with the attached units recorded for it', () => {
@@ -139,7 +140,7 @@ describe('scale down', () => {
     });
   });
 
-  test('newest = highest createdAt among active instances', () => {
+  test('newest = highest createdAt among launched instances (one being created is never picked)', () => {
     const d = decideScaling(cfg, 'apache', three(), newest);
     assert.equal(d.outcome === 'action' && d.instance, 'apache@8081.service');
   });
@@ -158,13 +159,21 @@ describe('scale down', () => {
     assert.equal(z.outcome === 'action' && z.instance, 'b.service');
   });
 
-  test('min counts creating instances and ignores destroying ones', () => {
+  test('min counts launched instances only: creating ones do not serve yet, destroying ones no longer', () => {
     const list = [inst('apache@8080.service'), inst('apache@8081.service', 'destroying')];
     const d = decideScaling(cfg, 'apache', list, newest);
     assert.equal(suppressedReason(d), 'min_instance');
-    assert.equal(d.outcome === 'suppressed' && d.message, 'apache has 1 of min 2 instances (1 being destroyed)');
+    assert.equal(d.outcome === 'suppressed' && d.message, 'apache has 1 launched of min 2 instances (0 being created, 1 being destroyed)');
     const withCreating = [inst('apache@8080.service'), inst('apache@8081.service', 'creating'), inst('apache@8082.service', 'creating')];
-    assert.equal(decideScaling(cfg, 'apache', withCreating, newest).outcome, 'action');
+    assert.equal(suppressedReason(decideScaling(cfg, 'apache', withCreating, newest)), 'min_instance');
+    const enough = [inst('apache@8080.service'), inst('apache@8081.service'), inst('apache@8082.service', 'creating'), inst('apache@8083.service')];
+    assert.equal(decideScaling(cfg, 'apache', enough, newest).outcome, 'action');
+  });
+
+  test('an instance still being created is not a scale-down target', () => {
+    const d = decideScaling(cfg, 'apache', three(), downOf('apache@8083.service'));
+    assert.equal(suppressedReason(d), 'unknown_instance');
+    assert.match(d.outcome === 'suppressed' ? d.message : '', /still being created/);
   });
 
   test('exactly at min: suppressed (allowed only above min)', () => {
@@ -177,11 +186,11 @@ describe('scale down', () => {
   });
 
   test('unknown targets: another service\'s unit, a gone unit, one already being destroyed', () => {
-    const list = [...three(), inst('apache@8083.service', 'destroying')];
+    const list = [...three(), inst('apache@8084.service', 'destroying')];
     const cases: [string, RegExp][] = [
       ['db@8080.service', /db@8080.service is not a recorded instance of apache/],
       ['apache@8099.service', /not a recorded instance/],
-      ['apache@8083.service', /already being destroyed/],
+      ['apache@8084.service', /already being destroyed/],
     ];
     for (const [name, message] of cases) {
       const d = decideScaling(cfg, 'apache', list, downOf(name));
@@ -204,10 +213,8 @@ describe('scale down', () => {
     assert.equal(countsOf(list).active, 4);
     // Instances still being created are never removed (their creation would race the removal).
     assert.deepEqual(decideScaling(cfg, 'apache', list, newest), {
-      outcome: 'suppressed', reason: 'min_instance', message: 'apache has no launched instance to remove (4 being created)',
+      outcome: 'suppressed', reason: 'min_instance', message: 'apache has 0 launched of min 2 instances (4 being created, 0 being destroyed)',
     });
-    const creating = list.find((x) => x.state === 'creating')!;
-    assert.equal((decideScaling(cfg, 'apache', list, { direction: 'down', target: { kind: 'instance', name: creating.name } }) as { reason?: string }).reason, 'unknown_instance');
     for (const x of list) x.state = 'launched';
     for (let i = 0; i < 10; i += 1) {
       const d = decideScaling(cfg, 'apache', list, newest);

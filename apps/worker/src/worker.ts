@@ -17,7 +17,7 @@ import { systemClock, type Clock } from './engine/clock';
 import { ConfigSource } from './engine/config-source';
 import type { EngineContext } from './engine/context';
 import { runFleetAction, recordActionResult } from './engine/fleet-action';
-import { collectOldDecisions, collectOldSamples, endCooldown } from './engine/garbage-collection';
+import { collectIdleState, collectOldDecisions, collectOldSamples, endCooldown } from './engine/garbage-collection';
 import { JobProducer } from './engine/job-producer';
 import { createLogger, type Logger } from './engine/logger';
 import { runMachine } from './engine/machine-runner';
@@ -113,9 +113,19 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 
   const checks = new Worker(CHECKS_QUEUE, (job: Job) => track(CHECKS_QUEUE, job, async () => {
     switch (job.name) {
-      case JOB.check: return runMachine(ctx, job.data as CheckJobData, { kind: 'check' });
+      case JOB.check: {
+        const data = job.data as CheckJobData;
+        return runMachine(ctx, data, { kind: 'check', hint: { revision: data.revision, receivedAt: data.receivedAt } });
+      }
       case JOB.timer: {
         const data = job.data as TimerJobData;
+        // Promoted early (by hand from the board, or a clock step): a period is never cut short.
+        const early = data.at - ctx.clock.now();
+        if (early > 5_000) {
+          await ctx.jobs.addTimer(data, data.timerId, data.at, ctx.clock.now(), `early-${job.id}`);
+          return { outcome: 'rescheduled', at: data.at };
+        }
+        if (early > 0) await new Promise((r) => setTimeout(r, early));
         return runMachine(ctx, data, { kind: 'timer', timerId: data.timerId });
       }
       case JOB.cooldownEnd: {
@@ -128,9 +138,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 
   const actions = new Worker(ACTIONS_QUEUE, (job: Job) => track(ACTIONS_QUEUE, job, () =>
     runFleetAction(ctx, job.data as ActionJobData, job.attemptsMade + 1)), { ...common, concurrency });
-  actions.on('failed', (job, err) => {
+  actions.on('failed', async (job, err) => {
     if (!job) return;
-    const final = job.attemptsMade >= (job.opts.attempts ?? 1);
+    // Final when no retry is scheduled: out of attempts, or failed for good by a stall limit.
+    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || (await job.getState().catch(() => 'unknown')) === 'failed';
     const data = job.data as ActionJobData;
     ctx.metrics.fleetActions.inc({ service: data.service, kind: data.kind, result: final ? 'failed' : 'retry' });
     ctx.log.warn({ decisionId: data.decisionId, instance: data.instance, attempt: job.attemptsMade, final, err: err.message }, final ? 'fleet action failed; left in the failed set for a manual retry' : 'fleet action failed; will retry');
@@ -144,7 +155,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     switch (job.name) {
       case JOB.reconcile: return reconcile(ctx, { adopt: false, heal: true });
       case JOB.sampleGc: return { deleted: await collectOldSamples(ctx) };
-      case JOB.recordGc: return { deleted: await collectOldDecisions(ctx) };
+      case JOB.recordGc: return { deleted: await collectOldDecisions(ctx), ...(await collectIdleState(ctx)) };
       default: throw new Error(`unknown job ${job.name} on ${MAINTENANCE_QUEUE}`);
     }
   }), { ...common, concurrency: 1 });

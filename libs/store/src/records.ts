@@ -33,7 +33,7 @@ export interface TemplateRecord {
 /** `/_dynamite/policy/<svc>/<policy>/machine/<machine>`: a policy state machine and its sample cursor. */
 export interface StoredMachine {
   state: MachineState;
-  /** Key segment (timestamp) of the last sample read, good or bad: the next read starts after it. */
+  /** etcd mod revision of the last sample key read, good or bad: the next read starts after it. */
   cursor: string | null;
   updatedAt: number;
 }

@@ -1,5 +1,4 @@
-import { Range, type Etcd3 } from 'etcd3';
-import { prefixEnd } from '@dynamite/domain';
+import type { Etcd3 } from 'etcd3';
 
 export interface RawSample {
   /** Full etcd key. */
@@ -11,12 +10,14 @@ export interface RawSample {
 }
 
 /**
- * Reads the samples of one state machine that come after `cursor` (a key segment), in key order -- which is time
- * order for the fixed-width ISO timestamps producers write. Deeper keys are skipped: they belong to other layouts.
+ * Reads the samples of one state machine written (or rewritten) after etcd revision `afterRevision`, oldest write
+ * first. The cursor is a revision, not a key: producers' timestamps need not sort as strings (`...01Z` sorts after
+ * `...01.5Z`), and a malformed key is read once, never again. Deeper keys are skipped: they belong to other layouts.
  */
-export async function readSamplesAfter(etcd: Etcd3, prefix: string, cursor: string | null, limit = 1000): Promise<RawSample[]> {
-  const start = cursor === null ? prefix : `${prefix}${cursor}\u0000`;
-  const res = await etcd.getAll().inRange(new Range(start, prefixEnd(prefix))).sort('Key', 'Ascend').limit(limit).exec();
+export async function readSamplesAfter(etcd: Etcd3, prefix: string, afterRevision: string | null, limit = 1000): Promise<RawSample[]> {
+  let query = etcd.getAll().prefix(prefix).sort('Mod', 'Ascend').limit(limit);
+  if (afterRevision !== null) query = query.minModRevision((BigInt(afterRevision) + 1n).toString());
+  const res = await query.exec();
   const out: RawSample[] = [];
   for (const kv of res.kvs) {
     const key = kv.key.toString('utf8');

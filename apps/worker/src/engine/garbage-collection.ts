@@ -34,9 +34,39 @@ export async function collectOldDecisions(ctx: EngineContext, keep = 2000): Prom
   return deleted;
 }
 
-/** Removes a cooldown record once it has ended (so status views show none). */
+/**
+ * A cooldown's end. The record is kept (a window that ended inside the cooldown must never fire later, whenever
+ * its timer job runs); views show it as ended. Returns whether this cooldown is the current one and over.
+ */
 export async function endCooldown(ctx: EngineContext, service: string, policy: string, decisionId: string): Promise<boolean> {
   const current = await ctx.store.readCooldown(service, policy);
-  if (!current.value || current.value.decisionId !== decisionId || current.value.until > ctx.clock.now()) return false;
-  return ctx.store.commit([{ key: keys.cooldown(service, policy), modRevision: current.modRevision }], [{ del: keys.cooldown(service, policy) }]);
+  const ended = current.value !== null && current.value.decisionId === decisionId && current.value.until <= ctx.clock.now();
+  if (ended) ctx.log.info({ decisionId, service, policy }, `cooldown of ${service}/${policy} ended`);
+  return ended;
+}
+
+/**
+ * Keeps the engine's own keys bounded: done actions older than `keepDoneMs` (failed ones stay until an operator
+ * retried them), and state machines that are neither armed nor updated for `idleMs` (their instance is gone and its
+ * samples aged out). Deletes are guarded by the revision read, so a machine a check just updated is kept.
+ */
+export async function collectIdleState(ctx: EngineContext, opts: { keepDoneMs?: number; idleMs?: number } = {}): Promise<{ actions: number; machines: number }> {
+  const now = ctx.clock.now();
+  const config = await ctx.config.current();
+  const keepDoneMs = opts.keepDoneMs ?? 3_600_000;
+  const idleMs = opts.idleMs ?? Math.max(config.engine.metricsRetentionMs, 600_000);
+  let actions = 0;
+  for (const action of await ctx.store.listActions()) {
+    if (action.status !== 'done' || action.finishedAt === null || now - action.finishedAt < keepDoneMs) continue;
+    const current = await ctx.store.readAction(action.service, action.decisionId);
+    if (await ctx.store.commit([{ key: keys.action(action.service, action.decisionId), modRevision: current.modRevision }], [{ del: keys.action(action.service, action.decisionId) }])) actions += 1;
+  }
+  let machines = 0;
+  for (const m of await ctx.store.listMachines()) {
+    if (m.stored.state.armed || now - m.stored.updatedAt < idleMs) continue;
+    const current = await ctx.store.readMachine(m.service, m.policy, m.machine);
+    if (current.value?.state.armed || (current.value && now - current.value.updatedAt < idleMs)) continue;
+    if (await ctx.store.commit([{ key: keys.machine(m.service, m.policy, m.machine), modRevision: current.modRevision }], [{ del: keys.machine(m.service, m.policy, m.machine) }])) machines += 1;
+  }
+  return { actions, machines };
 }

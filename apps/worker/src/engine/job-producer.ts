@@ -25,9 +25,32 @@ export class JobProducer {
     });
   }
 
-  addTimer(machine: MachineRef, timerId: string, at: number, now: number): Promise<Job> {
-    const data: TimerJobData = { ...machine, timerId, at };
-    return this.queues.checks.add(JOB.timer, data, { jobId: jobIds.timer(machine, timerId), delay: Math.max(0, at - now) });
+  /** The (revision, time) the waiting check of a machine carries, if one waits: the receipt time of its samples. */
+  async pendingCheckHint(machine: MachineRef): Promise<{ revision: string; receivedAt: number } | null> {
+    const id = await this.queues.checks.getDeduplicationJobId(jobIds.checkDedup(machine));
+    if (!id) return null;
+    const job = await this.queues.checks.getJob(id);
+    const data = job?.data as CheckJobData | undefined;
+    return data && typeof data.revision === 'string' && typeof data.receivedAt === 'number' ? { revision: data.revision, receivedAt: data.receivedAt } : null;
+  }
+
+  addTimer(machine: MachineRef, timerId: string, at: number, now: number, suffix?: string): Promise<Job> {
+    const data: TimerJobData = { service: machine.service, policy: machine.policy, machine: machine.machine, timerId, at };
+    const jobId = suffix ? `${jobIds.timer(machine, timerId)}|${suffix}` : jobIds.timer(machine, timerId);
+    return this.queues.checks.add(JOB.timer, data, { jobId, delay: Math.max(0, at - now) });
+  }
+
+  /**
+   * Makes sure an armed timer has a delayed job: adds it when missing, and retries it when it sits in the failed
+   * set (a job id in the failed set makes `add` a no-op, which would lose the timer).
+   */
+  async ensureTimer(machine: MachineRef, timerId: string, at: number, now: number): Promise<void> {
+    const job = await this.queues.checks.getJob(jobIds.timer(machine, timerId));
+    if (!job) {
+      await this.addTimer(machine, timerId, at, now);
+      return;
+    }
+    if ((await job.getState()) === 'failed') await job.retry('failed');
   }
 
   async cancelTimer(machine: MachineRef, timerId: string): Promise<void> {
@@ -58,6 +81,26 @@ export class JobProducer {
     return this.queues.actions.add(action.kind === 'scale_up' ? JOB.scaleUp : JOB.scaleDown, data, {
       jobId: jobIds.action(action.decisionId),
     });
+  }
+
+  /**
+   * Makes sure a pending action has its job. Returns the job's failure when the job already failed for good (its
+   * failure could not be recorded in etcd then; the caller records it now).
+   */
+  async ensureAction(action: ActionRecord): Promise<{ failed: string } | null> {
+    const job = await this.queues.actions.getJob(jobIds.action(action.decisionId));
+    if (!job) {
+      await this.addAction(action);
+      return null;
+    }
+    const state = await job.getState();
+    if (state === 'failed') return { failed: job.failedReason || 'failed' };
+    if (state === 'completed') {
+      // Completed in Redis but still pending in etcd: its last commit was lost; run it again (it is idempotent).
+      await job.remove().catch(() => undefined);
+      await this.addAction(action);
+    }
+    return null;
   }
 
   /** The periodic jobs: reconciliation with fleet, sample and decision-record garbage collection. */

@@ -20,7 +20,13 @@ import type { EngineContext } from './context';
 import { directionOf, findPolicy, findService } from './config-source';
 import { commitScaleDecision, type ScaleDecisionResult } from './scale-decision';
 
-export type MachineEventInput = { kind: 'check' } | { kind: 'timer'; timerId: string };
+/** What the scheduler knew when it added a check: it had seen etcd up to `revision` at `receivedAt`. */
+export interface ReceiptHint {
+  revision: string;
+  receivedAt: number;
+}
+
+export type MachineEventInput = { kind: 'check'; hint?: ReceiptHint } | { kind: 'timer'; timerId: string };
 
 export interface MachineRunResult {
   outcome: 'skipped' | 'unchanged' | 'committed';
@@ -61,38 +67,43 @@ export async function runMachine(ctx: EngineContext, ref: MachineRef, event: Mac
     let samples = 0;
     let rejected = 0;
 
-    if (event.kind === 'check') {
-      const prefix = machineSamplePrefix(config, policy, ref.machine);
-      const raw = await readSamplesAfter(ctx.store.etcd, prefix, cursor);
-      let parsed = raw.map((sample) => ({ sample, key: parseSampleKey(sample.key, config.etcd.metricsBasePath) }));
-      // A machine seen for the first time starts from its newest sample: older ones predate the engine.
-      if (cursor === null) {
-        const newest = parsed.filter((p) => p.key.ok).sort((a, b) => (a.key.ok && b.key.ok ? a.key.sample.ts - b.key.sample.ts : 0)).pop();
-        parsed = newest ? [newest] : [];
-      }
-      for (const { sample, key } of parsed) {
-        // The cursor moves only over keys with a valid timestamp: a malformed key that sorts after every
-        // timestamp (`.../cpu_user/yesterday`) must not hide the samples that come after it.
-        if (!key.ok) { rejected += 1; ctx.metrics.samplesRejected.inc({ reason: key.reason }); continue; }
-        cursor = sample.segment;
-        const value = parseSampleValue(sample.value, policy);
-        if (!value.ok) { rejected += 1; ctx.metrics.samplesRejected.inc({ reason: value.reason }); continue; }
-        const step = stepMachine(state, { kind: 'sample', sample: { tsKey: key.sample.tsKey, ts: key.sample.ts, value: value.value, receivedAt: now } }, stepCtx);
-        if (step.ignored) { rejected += 1; ctx.metrics.samplesRejected.inc({ reason: step.ignored }); continue; }
-        samples += 1;
-        ctx.metrics.samplesIngested.inc({ policy: ref.policy });
-        state = step.state;
-        effects.push(...step.effects);
-      }
-      if (cursor === stored.cursor && samples === 0) {
-        ctx.log.debug({ ...ref, read: raw.length, rejected }, 'check: nothing new');
-        return { outcome: 'unchanged', samples: 0, rejected, records: [] };
-      }
-    } else {
-      const step = stepMachine(state, { kind: 'timer-expired', timerId: event.timerId }, stepCtx);
-      if (step.effects.length === 0 && JSON.stringify(step.state) === JSON.stringify(state)) return { outcome: 'unchanged', samples: 0, rejected: 0, records: [] };
+    // New samples first, for checks and timers alike: a timer must not close a window on samples it has not read.
+    const prefix = machineSamplePrefix(config, policy, ref.machine);
+    const raw = await readSamplesAfter(ctx.store.etcd, prefix, cursor);
+    for (const sample of raw) if (cursor === null || BigInt(sample.modRevision) > BigInt(cursor)) cursor = sample.modRevision;
+    const hint = event.kind === 'check' ? event.hint ?? null : raw.length > 0 ? await ctx.jobs.pendingCheckHint(ref) : null;
+    let parsed = raw
+      .map((sample) => ({ sample, key: parseSampleKey(sample.key, config.etcd.metricsBasePath) }))
+      .filter((p): p is { sample: typeof p.sample; key: Extract<typeof p.key, { ok: true }> } => {
+        if (!p.key.ok) { rejected += 1; ctx.metrics.samplesRejected.inc({ reason: p.key.reason }); }
+        return p.key.ok;
+      })
+      .sort((a, b) => a.key.sample.ts - b.key.sample.ts);
+    // A machine seen for the first time starts from its newest sample: older ones predate the engine.
+    if (stored.cursor === null && parsed.length > 1) parsed = parsed.slice(-1);
+    let cooldownUntil = stepCtx.cooldownUntil;
+    for (const { sample, key } of parsed) {
+      const value = parseSampleValue(sample.value, policy);
+      if (!value.ok) { rejected += 1; ctx.metrics.samplesRejected.inc({ reason: value.reason }); continue; }
+      // When the scheduler saw this sample: no later than the check's hint (it saw that revision at that time).
+      const receivedAt = hint !== null && BigInt(sample.modRevision) <= BigInt(hint.revision) ? Math.min(now, hint.receivedAt) : now;
+      const step = stepMachine(state, { kind: 'sample', sample: { tsKey: key.sample.tsKey, ts: key.sample.ts, value: value.value, receivedAt } }, { ...stepCtx, cooldownUntil });
+      if (step.ignored) { rejected += 1; ctx.metrics.samplesRejected.inc({ reason: step.ignored }); continue; }
+      samples += 1;
+      ctx.metrics.samplesIngested.inc({ policy: ref.policy });
       state = step.state;
       effects.push(...step.effects);
+      // A fire starts a cooldown: the rest of this batch must not arm a new window inside it.
+      if (step.effects.some((e) => e.kind === 'fire')) cooldownUntil = Math.max(cooldownUntil ?? 0, now + policy.cooldownMs);
+    }
+    if (event.kind === 'timer') {
+      const step = stepMachine(state, { kind: 'timer-expired', timerId: event.timerId }, { ...stepCtx, cooldownUntil });
+      state = step.state;
+      effects.push(...step.effects);
+    }
+    if (cursor === stored.cursor && effects.length === 0 && JSON.stringify(state) === JSON.stringify(stored.state)) {
+      ctx.log.debug({ ...ref, event: event.kind, read: raw.length, rejected }, 'nothing new');
+      return { outcome: 'unchanged', samples, rejected, records: [] };
     }
 
     const records = effects.filter((e): e is Extract<MachineEffect, { kind: 'record' }> => e.kind === 'record').map((e) => e.record);

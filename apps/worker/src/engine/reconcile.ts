@@ -10,6 +10,7 @@ import {
 import type { InstanceRecord, TemplateRecord } from '@dynamite/store';
 import type { EngineContext } from './context';
 import { commitScaleDecision, templateWrite, toRecordedInstances } from './scale-decision';
+import { recordActionResult } from './fleet-action';
 
 export interface ReconcileReport {
   pendingActionsRequeued: number;
@@ -37,13 +38,17 @@ export async function reconcile(ctx: EngineContext, opts: { adopt?: boolean; hea
 
   for (const action of await ctx.store.listActions()) {
     if (action.status !== 'pending') continue;
-    await ctx.jobs.addAction(action);
+    const job = await ctx.jobs.ensureAction(action);
+    if (job?.failed) {
+      const data = { service: action.service, decisionId: action.decisionId, kind: action.kind, instance: action.instance, attached: action.attached, reason: action.reason };
+      await recordActionResult(ctx, data, { status: 'failed', error: job.failed, result: null });
+    }
     report.pendingActionsRequeued += 1;
   }
   for (const m of await ctx.store.listMachines()) {
     const armed = m.stored.state.armed;
     if (!armed) continue;
-    await ctx.jobs.addTimer({ service: m.service, policy: m.policy, machine: m.machine }, armed.timerId, armed.expiresAt, now);
+    await ctx.jobs.ensureTimer({ service: m.service, policy: m.policy, machine: m.machine }, armed.timerId, armed.expiresAt, now);
     report.timersEnsured += 1;
   }
   for (const c of await ctx.store.listCooldowns()) {

@@ -110,10 +110,12 @@ function decideUp(config: DynamiteConfig, svc: ServiceConfig, instances: Recorde
 
 function decideDown(svc: ServiceConfig, instances: RecordedInstance[], target: ScaleTarget): ScaleDecision {
   const counts = countsOf(instances);
-  if (counts.active <= svc.minInstance) {
+  // Only launched instances serve: a scale down must leave at least min_instance of them (one still being created,
+  // or whose creation failed, does not stand in for a running one).
+  if (counts.launched <= svc.minInstance) {
     return suppressed(
       'min_instance',
-      `${svc.name} has ${counts.active} of min ${svc.minInstance} instances (${counts.destroying} being destroyed)`,
+      `${svc.name} has ${counts.launched} launched of min ${svc.minInstance} instances (${counts.creating} being created, ${counts.destroying} being destroyed)`,
     );
   }
   let victim: RecordedInstance | undefined;
