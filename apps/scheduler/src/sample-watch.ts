@@ -63,13 +63,20 @@ export class SampleWatch {
       // often empty). A range read of what is there now is correct in every case, so any cancel resynchronises.
       const canceled = /compact|canceled/i.test(err.message);
       this.ctx.log.warn({ err: err.message }, canceled ? 'sample watch canceled by etcd; resynchronising' : 'sample watch error; re-watching');
-      this.chain = this.chain
-        .then(() => (canceled ? this.resync(err.message) : this.rewatch()))
-        .catch((e: unknown) => {
-          this.ctx.log.error({ err: String(e) }, 'could not restart the sample watch; retrying in 1 s');
-          setTimeout(() => { this.chain = this.chain.then(() => this.resync(`retry after: ${String(e)}`)).catch(() => undefined); }, 1_000);
-        });
+      this.restart(canceled ? 'resync' : 'rewatch', err.message, 0);
     });
+  }
+
+  /** Restarts the watch; on failure retries (as a resync, which is right in every case) with backoff until stopped. */
+  private restart(how: 'resync' | 'rewatch', reason: string, failures: number): void {
+    this.chain = this.chain
+      .then(() => (how === 'resync' ? this.resync(reason) : this.rewatch()))
+      .catch((e: unknown) => {
+        if (this.stopped) return;
+        const delay = Math.min(30_000, 500 * 2 ** failures);
+        this.ctx.log.error({ err: String(e), failures: failures + 1, retryInMs: delay }, 'could not restart the sample watch; retrying');
+        setTimeout(() => this.restart('resync', `retry after: ${String(e)}`, failures + 1), delay);
+      });
   }
 
   /** Cancels the current watcher without waiting forever: etcd may already have cancelled it on its side. */

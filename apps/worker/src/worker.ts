@@ -122,7 +122,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         // Promoted early (by hand from the board, or a clock step): a period is never cut short.
         const early = data.at - ctx.clock.now();
         if (early > 5_000) {
-          await ctx.jobs.addTimer(data, data.timerId, data.at, ctx.clock.now(), `early-${job.id}`);
+          await ctx.jobs.addTimer(data, data.timerId, data.at, ctx.clock.now(), 'early');
           return { outcome: 'rescheduled', at: data.at };
         }
         if (early > 0) await new Promise((r) => setTimeout(r, early));

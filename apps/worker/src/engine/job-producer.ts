@@ -50,7 +50,11 @@ export class JobProducer {
       await this.addTimer(machine, timerId, at, now);
       return;
     }
-    if ((await job.getState()) === 'failed') await job.retry('failed');
+    // A timer promoted early was re-added as `...|early` (see the worker); that job is the live one then.
+    const rescheduled = await this.queues.checks.getJob(`${jobIds.timer(machine, timerId)}|early`);
+    for (const candidate of [job, rescheduled]) {
+      if (candidate && (await candidate.getState()) === 'failed') await candidate.retry('failed');
+    }
   }
 
   async cancelTimer(machine: MachineRef, timerId: string): Promise<void> {

@@ -7,6 +7,7 @@ import {
   parseSampleKey,
   parseSampleValue,
   stepMachine,
+  decideScaling,
   type DecisionRecord,
   type DynamiteConfig,
   type MachineEffect,
@@ -18,7 +19,7 @@ import {
 import { readSamplesAfter, type Guard, type StoredMachine, type Write } from '@dynamite/store';
 import type { EngineContext } from './context';
 import { directionOf, findPolicy, findService } from './config-source';
-import { commitScaleDecision, type ScaleDecisionResult } from './scale-decision';
+import { commitScaleDecision, toRecordedInstances, type ScaleDecisionResult } from './scale-decision';
 
 /** What the scheduler knew when it added a check: it had seen etcd up to `revision` at `receivedAt`. */
 export interface ReceiptHint {
@@ -58,6 +59,8 @@ export async function runMachine(ctx: EngineContext, ref: MachineRef, event: Mac
     const machineV = await ctx.store.readMachine(ref.service, ref.policy, ref.machine);
     const cooldownV = await ctx.store.readCooldown(ref.service, ref.policy);
     const stored: StoredMachine = machineV.value ?? { state: INITIAL_MACHINE_STATE, cursor: null, updatedAt: 0 };
+    // A cursor that is not a revision (written by an older version, which kept a key segment) starts over.
+    if (stored.cursor !== null && !/^\d+$/.test(stored.cursor)) stored.cursor = null;
     const now = ctx.clock.now();
     const stepCtx = { service: ref.service, policy, direction, machine: ref.machine, cooldownUntil: cooldownV.value?.until ?? null, now };
 
@@ -69,8 +72,9 @@ export async function runMachine(ctx: EngineContext, ref: MachineRef, event: Mac
 
     // New samples first, for checks and timers alike: a timer must not close a window on samples it has not read.
     const prefix = machineSamplePrefix(config, policy, ref.machine);
-    const raw = await readSamplesAfter(ctx.store.etcd, prefix, cursor);
-    for (const sample of raw) if (cursor === null || BigInt(sample.modRevision) > BigInt(cursor)) cursor = sample.modRevision;
+    const read = await readSamplesAfter(ctx.store.etcd, prefix, cursor);
+    const raw = read.samples;
+    if (read.lastRevision !== null && (cursor === null || BigInt(read.lastRevision) > BigInt(cursor))) cursor = read.lastRevision;
     const hint = event.kind === 'check' ? event.hint ?? null : raw.length > 0 ? await ctx.jobs.pendingCheckHint(ref) : null;
     let parsed = raw
       .map((sample) => ({ sample, key: parseSampleKey(sample.key, config.etcd.metricsBasePath) }))
@@ -93,8 +97,10 @@ export async function runMachine(ctx: EngineContext, ref: MachineRef, event: Mac
       ctx.metrics.samplesIngested.inc({ policy: ref.policy });
       state = step.state;
       effects.push(...step.effects);
-      // A fire starts a cooldown: the rest of this batch must not arm a new window inside it.
-      if (step.effects.some((e) => e.kind === 'fire')) cooldownUntil = Math.max(cooldownUntil ?? 0, now + policy.cooldownMs);
+      // A fire that decides an action starts a cooldown: the rest of this batch must not arm a new window inside it.
+      // (A suppressed one starts none: predict the decision, which commitScaleDecision makes again under its guard.)
+      const fire = step.effects.find((e): e is Extract<MachineEffect, { kind: 'fire' }> => e.kind === 'fire');
+      if (fire && (await fireWouldAct(ctx, config, ref, fire.direction))) cooldownUntil = Math.max(cooldownUntil ?? 0, now + policy.cooldownMs);
     }
     if (event.kind === 'timer') {
       const step = stepMachine(state, { kind: 'timer-expired', timerId: event.timerId }, { ...stepCtx, cooldownUntil });
@@ -153,6 +159,13 @@ export async function runMachine(ctx: EngineContext, ref: MachineRef, event: Mac
     return result;
   }
   throw new Error(`state machine ${ref.service}/${ref.policy}/${ref.machine}: gave up after ${MAX_ATTEMPTS} conflicting commits`);
+}
+
+/** Whether a fire would decide an action (not be suppressed) against the service's current records. */
+async function fireWouldAct(ctx: EngineContext, config: DynamiteConfig, ref: MachineRef, direction: 'up' | 'down'): Promise<boolean> {
+  const records = await ctx.store.readService(ref.service);
+  const request = await scaleRequestFor(ctx, config, ref, direction);
+  return decideScaling(config, ref.service, toRecordedInstances(records.instances), request).outcome === 'action';
 }
 
 /** Which instance a fired policy acts on (scale down removes the instance whose metric triggered). */

@@ -1,6 +1,7 @@
 import {
   attachedInstancesOf,
   countsOf,
+  decideScaling,
   deterministicId,
   instancesNeededForMin,
   keys,
@@ -92,9 +93,12 @@ async function repairBounds(ctx: EngineContext, config: DynamiteConfig, service:
     if (needed <= 0 && over <= 0) return done;
     const now = ctx.clock.now();
     const reason = needed > 0 ? 'min_instance' : 'max_instance';
+    const request = needed > 0 ? { direction: 'up' as const } : { direction: 'down' as const, target: { kind: 'newest' as const } };
+    // A repair that cannot act (e.g. over max only through a failed creation) is not recorded on every reconcile.
+    if (decideScaling(config, service, instances, request).outcome !== 'action') return done;
     const result = await commitScaleDecision(ctx.store, config, {
       service,
-      request: needed > 0 ? { direction: 'up' } : { direction: 'down', target: { kind: 'newest' } },
+      request,
       decisionId: deterministicId(now, reason, service, records.template.modRevision),
       policy: null,
       machine: null,
