@@ -110,6 +110,8 @@ export class SampleWatch {
     const routes = routeSample(parsed.sample, this.config);
     if (routes.length === 0) return; // a metric no policy uses
     const receivedAt = this.ctx.clock.now();
+    // The sample's own receipt time, for the worker (a deduplicated check may run well after it).
+    await this.ctx.jobs.recordReceipt(revision, receivedAt).catch((err: unknown) => this.ctx.log.warn({ err: String(err) }, 'could not note a receipt time'));
     for (const route of routes) {
       const policy = this.config.policies.find((p) => p.name === route.policy)!;
       const checked = parseSampleValue(value, policy);
@@ -187,7 +189,11 @@ export class SampleWatch {
     return { revision, seen };
   }
 
+  private flushes = 0;
+
   async flush(): Promise<void> {
+    this.flushes += 1;
+    if (this.flushes % 50 === 0) await this.ctx.jobs.trimReceipts(this.ctx.clock.now()).catch(() => undefined);
     const revision = this.lastRevision;
     if (revision === null || revision === this.flushedRevision) return;
     try {

@@ -1,2 +1,3 @@
 export * from './connection';
 export * from './engine-queues';
+export * from './receipts';

@@ -8,7 +8,7 @@ import {
   type MachineRef,
   type TimerJobData,
 } from '@dynamite/domain';
-import type { EngineQueues } from '@dynamite/queues';
+import { lookupReceipts, recordReceipt, trimReceipts, type EngineQueues } from '@dynamite/queues';
 import type { ActionRecord } from '@dynamite/store';
 
 /**
@@ -23,6 +23,24 @@ export class JobProducer {
     return this.queues.checks.add(JOB.check, data, {
       deduplication: { id: jobIds.checkDedup(data), keepLastIfActive: true },
     });
+  }
+
+  /** Notes when the scheduler received the sample written at `revision` (see libs/queues/src/receipts.ts). */
+  recordReceipt(revision: string, receivedAt: number): Promise<void> {
+    return recordReceipt(this.queues.connection, this.queues.prefix, revision, receivedAt);
+  }
+
+  /** Receipt times of sample revisions, null where unknown (never throws: a lost receipt only costs precision). */
+  async receiptsOf(revisions: string[]): Promise<(number | null)[]> {
+    try {
+      return await lookupReceipts(this.queues.connection, this.queues.prefix, revisions);
+    } catch {
+      return revisions.map(() => null);
+    }
+  }
+
+  trimReceipts(now: number): Promise<void> {
+    return trimReceipts(this.queues.connection, this.queues.prefix, now);
   }
 
   /** The (revision, time) the waiting check of a machine carries, if one waits: the receipt time of its samples. */

@@ -86,11 +86,17 @@ export async function runMachine(ctx: EngineContext, ref: MachineRef, event: Mac
     // A machine seen for the first time starts from its newest sample: older ones predate the engine.
     if (stored.cursor === null && parsed.length > 1) parsed = parsed.slice(-1);
     let cooldownUntil = stepCtx.cooldownUntil;
+    const receipts = new Map<string, number | null>();
+    const times = await ctx.jobs.receiptsOf(parsed.map((p) => p.sample.modRevision));
+    parsed.forEach((p, i) => receipts.set(p.sample.modRevision, times[i] ?? null));
     for (const { sample, key } of parsed) {
       const value = parseSampleValue(sample.value, policy);
       if (!value.ok) { rejected += 1; ctx.metrics.samplesRejected.inc({ reason: value.reason }); continue; }
-      // When the scheduler saw this sample: no later than the check's hint (it saw that revision at that time).
-      const receivedAt = hint !== null && BigInt(sample.modRevision) <= BigInt(hint.revision) ? Math.min(now, hint.receivedAt) : now;
+      // When the scheduler received this sample: its own receipt if noted, else no later than the check's hint (the
+      // scheduler had seen that revision at that time), else now.
+      const receipt = receipts.get(sample.modRevision) ?? null;
+      const fromHint = hint !== null && BigInt(sample.modRevision) <= BigInt(hint.revision) ? hint.receivedAt : now;
+      const receivedAt = Math.min(now, receipt ?? fromHint);
       const step = stepMachine(state, { kind: 'sample', sample: { tsKey: key.sample.tsKey, ts: key.sample.ts, value: value.value, receivedAt } }, { ...stepCtx, cooldownUntil });
       if (step.ignored) { rejected += 1; ctx.metrics.samplesRejected.inc({ reason: step.ignored }); continue; }
       samples += 1;
