@@ -40,13 +40,12 @@ function serviceOfUnit(template: TemplateRecord, unit: string): string {
  */
 export async function runFleetAction(ctx: EngineContext, data: ActionJobData, attempt: number): Promise<FleetActionResult> {
   const log = ctx.log.child({ decisionId: data.decisionId, service: data.service, instance: data.instance, kind: data.kind, attempt });
-  const action = await ctx.store.readAction(data.service, data.decisionId);
+  const [action, records] = await Promise.all([ctx.store.readAction(data.service, data.decisionId), ctx.store.readService(data.service)]);
   if (!action.value) throw new Error(`no action recorded at ${keys.action(data.service, data.decisionId)}`);
   if (action.value.status === 'done') {
     log.info('action already done; nothing to do');
     return { decisionId: data.decisionId, kind: data.kind, instance: data.instance, attached: data.attached, outcome: 'already_done', units: {} };
   }
-  const records = await ctx.store.readService(data.service);
   const template = records.template.value;
   if (!template) throw new Error(`service ${data.service} has no template in etcd`);
 

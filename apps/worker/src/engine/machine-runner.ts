@@ -56,8 +56,10 @@ export async function runMachine(ctx: EngineContext, ref: MachineRef, event: Mac
   }
 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-    const machineV = await ctx.store.readMachine(ref.service, ref.policy, ref.machine);
-    const cooldownV = await ctx.store.readCooldown(ref.service, ref.policy);
+    const [machineV, cooldownV] = await Promise.all([
+      ctx.store.readMachine(ref.service, ref.policy, ref.machine),
+      ctx.store.readCooldown(ref.service, ref.policy),
+    ]);
     const stored: StoredMachine = machineV.value ?? { state: INITIAL_MACHINE_STATE, cursor: null, updatedAt: 0 };
     // A cursor that is not a revision (written by an older version, which kept a key segment) starts over.
     if (stored.cursor !== null && !/^\d+$/.test(stored.cursor)) stored.cursor = null;
@@ -152,7 +154,7 @@ export async function runMachine(ctx: EngineContext, ref: MachineRef, event: Mac
       continue;
     }
 
-    await afterCommit(ctx, ref, effects, records, fired, now);
+    await afterCommit(ctx, ref, effects, records, fired, now, policy.cooldownMs);
     const result: MachineRunResult = { outcome: 'committed', samples, rejected, records: records.map((r) => r.outcome) };
     if (fired?.committed) {
       result.decision = {
@@ -203,7 +205,10 @@ async function afterCommit(
   records: DecisionRecord[],
   fired: ScaleDecisionResult | null,
   now: number,
+  cooldownMs: number,
 ): Promise<void> {
+  // The action first: it is what the expiry-to-action latency is about.
+  if (fired?.committed && fired.action && fired.action.status === 'pending') await ctx.jobs.addAction(fired.action);
   for (const record of records) {
     ctx.metrics.decisions.inc({ service: record.service, outcome: record.outcome, reason: record.reason ?? '' });
     ctx.log.info({ decisionId: record.id, ...ref, outcome: record.outcome, reason: record.reason }, record.message);
@@ -216,12 +221,9 @@ async function afterCommit(
     const r = fired.record;
     ctx.metrics.decisions.inc({ service: r.service, outcome: r.outcome, reason: r.reason ?? '' });
     ctx.log.info({ decisionId: r.id, ...ref, outcome: r.outcome, reason: r.reason, action: r.action }, r.message);
-    if (fired.action && fired.action.status === 'pending') {
-      await ctx.jobs.addAction(fired.action);
-      const cooldown = await ctx.store.readCooldown(ref.service, ref.policy);
-      if (cooldown.value && cooldown.value.decisionId === fired.action.decisionId) {
-        await ctx.jobs.addCooldownEnd({ service: ref.service, policy: ref.policy, until: cooldown.value.until, decisionId: fired.action.decisionId }, now);
-      }
+    if (fired.action && fired.action.status === 'pending' && !fired.alreadyDecided) {
+      // commitScaleDecision started this cooldown at `now` in the same transaction.
+      await ctx.jobs.addCooldownEnd({ service: ref.service, policy: ref.policy, until: now + cooldownMs, decisionId: fired.action.decisionId }, now);
     }
   }
 }

@@ -77,8 +77,7 @@ export function templateWrite(config: DynamiteConfig, records: ServiceRecords, i
  * and decides again, so no number of workers can push a service past its bounds.
  */
 export async function commitScaleDecision(store: EngineStore, config: DynamiteConfig, input: ScaleDecisionInput): Promise<ScaleDecisionResult> {
-  const existing = await store.readAction(input.service, input.decisionId);
-  const records = await store.readService(input.service);
+  const [existing, records] = await Promise.all([store.readAction(input.service, input.decisionId), store.readService(input.service)]);
   if (!records.template.value) {
     throw new Error(`service ${input.service} has no template at ${keys.serviceTemplate(input.service)}; is the scheduler running?`);
   }
