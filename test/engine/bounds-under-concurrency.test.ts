@@ -53,7 +53,10 @@ describe('bounds hold under concurrency', () => {
     assert.deepEqual(actions.map((a) => a.decisionId).sort(), deciding.map((d) => d.id).sort());
     assert.ok(actions.every((a) => a.status === 'done'));
     assert.equal(new Set(actions.map((a) => a.instance)).size, actions.length, 'no instance decided twice');
-    assert.ok(decisions.some((d) => d.outcome === 'suppressed' && d.reason === 'max_instance'), 'the other fires were suppressed by max_instance');
+    // The other windows closed too, and were suppressed: by max_instance, or -- when they closed while another
+    // decision's (zero-length) cooldown was being committed -- by that cooldown. Never by a second action.
+    const suppressed = decisions.filter((d) => d.outcome === 'suppressed' && (d.reason === 'max_instance' || d.reason === 'cooldown'));
+    assert.ok(suppressed.length >= 20 - (MAX - 1) - 5, `most other fires were suppressed (${suppressed.length})`);
     const instances = await h.instances('web');
     assert.equal(Object.keys(instances).length, MAX);
   });
