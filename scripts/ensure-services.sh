@@ -8,7 +8,7 @@
 set -euo pipefail
 
 DYN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DYN_STATE="${DYN_STATE:-$(mktemp -d /tmp/dynamite-run.XXXXXX)}"
+DYN_STATE="${DYN_STATE:-}"  # made only when a service is started here
 APT_UPDATED=0
 
 apt_install() {
@@ -39,6 +39,7 @@ redis_up() {
 ensure_redis() {
   if redis_up; then return 0; fi
   command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  [ -n "$DYN_STATE" ] || DYN_STATE="$(mktemp -d /tmp/dynamite-run.XXXXXX)"
   mkdir -p "$DYN_STATE/redis"
   redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no --dir "$DYN_STATE/redis" \
     --daemonize yes --pidfile "$DYN_STATE/redis/redis.pid" --logfile "$DYN_STATE/redis/redis.log"
@@ -60,4 +61,5 @@ stop_started_services() {
   if [ -n "${DYNAMITE_STARTED_REDIS_PID:-}" ]; then
     kill "$DYNAMITE_STARTED_REDIS_PID" 2>/dev/null || true
   fi
+  if [ -n "$DYN_STATE" ]; then rm -rf "$DYN_STATE"; fi
 }
