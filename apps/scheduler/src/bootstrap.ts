@@ -1,4 +1,4 @@
-import { keys, type DynamiteConfig } from '@dynamite/domain';
+import { keys, parseConfigObject, type DynamiteConfig } from '@dynamite/domain';
 import { loadConfig, loadConfigFromObject, type UnitFileSource } from '@dynamite/config-loader';
 import type { EngineStore, TemplateRecord } from '@dynamite/store';
 import { parseJson } from '@dynamite/store';
@@ -37,7 +37,6 @@ export async function resolveConfig(store: EngineStore, opts: { configFile?: str
   const fromFolders = loadConfigFromObject(stored, { serviceFolders: opts.serviceFolders ?? [] });
   if (fromFolders.ok) return { config: fromFolders.config, unitFiles: fromFolders.unitFiles, source: 'etcd' };
   // The folders are not here (another machine): keep the stored templates, but the config itself must be valid.
-  const { parseConfigObject } = await import('@dynamite/domain');
   const parsed = parseConfigObject(stored);
   if (!parsed.ok) throw new ConfigLoadError(parsed.errors.map((e) => `${keys.applicationConfiguration}: ${e.path}: ${e.message}`));
   return { config: parsed.config, unitFiles: null, source: 'etcd' };

@@ -1,4 +1,4 @@
-import { keys, parseConfig, type DynamiteConfig, type ScalingPolicyConfig, type ServiceConfig } from '@dynamite/domain';
+import { keys, parseConfig, type DynamiteConfig } from '@dynamite/domain';
 import type { EngineStore } from '@dynamite/store';
 
 /**
@@ -23,19 +23,4 @@ export class ConfigSource {
     this.cached = { modRevision, config: parsed.config };
     return parsed.config;
   }
-}
-
-export function findService(config: DynamiteConfig, name: string): ServiceConfig | undefined {
-  return config.services.find((s) => s.name === name);
-}
-
-export function findPolicy(config: DynamiteConfig, name: string): ScalingPolicyConfig | undefined {
-  return config.policies.find((p) => p.name === name);
-}
-
-/** Whether a policy scales its service up or down (a policy used for both is treated as scale up). */
-export function directionOf(service: ServiceConfig, policy: string): 'up' | 'down' | null {
-  if (service.scaleUpPolicy === policy) return 'up';
-  if (service.scaleDownPolicy === policy) return 'down';
-  return null;
 }

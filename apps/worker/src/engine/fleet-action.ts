@@ -14,22 +14,17 @@ export interface FleetActionResult {
   units: Record<string, string>;
 }
 
-/** The unit options of a service and of its attached services, from the template record the scheduler wrote. */
-function optionsFor(template: TemplateRecord, unitService: string): UnitOptions {
-  if (template.name === unitService) return template.unit_file_details_json_dict.options;
-  const attached = template.attached_services.find((a) => a.name === unitService);
-  if (!attached) throw new Error(`template of ${template.name} has no attached service ${unitService}`);
-  return attached.unit_file_details_json_dict.options;
-}
-
-/** `apache_discovery@8081.service` -> `apache_discovery`; non-template attached units are matched by file name. */
-function serviceOfUnit(template: TemplateRecord, unit: string): string {
+/**
+ * The unit options of a unit of this template: the parent's own (`apache@8081.service`) or an attached service's
+ * (`apache_discovery@8081.service`; a non-template attached unit is matched by its file name).
+ */
+export function unitOptionsOf(template: TemplateRecord, unit: string): UnitOptions {
   const prefix = unit.includes('@') ? unit.slice(0, unit.indexOf('@')) : null;
-  for (const a of template.attached_services) {
-    if (prefix !== null && a.name === prefix) return a.name;
-    if (prefix === null && a.service_config_details?.name_of_unit_file === unit) return a.name;
-  }
-  return template.name;
+  const attached = template.attached_services.find((a) =>
+    prefix !== null ? a.name === prefix : a.service_config_details?.name_of_unit_file === unit);
+  if (attached) return attached.unit_file_details_json_dict.options;
+  if (prefix === template.name || template.service_config_details?.name_of_unit_file === unit) return template.unit_file_details_json_dict.options;
+  throw new Error(`template of ${template.name} has no unit ${unit}`);
 }
 
 /**
@@ -60,8 +55,8 @@ export async function runFleetAction(ctx: EngineContext, data: ActionJobData, at
   }
   if (data.kind === 'scale_up') {
     const all = [...data.attached, data.instance];
-    for (const unit of data.attached) units[unit] = await ctx.fleet.ensureSubmitted(unit, optionsFor(template, serviceOfUnit(template, unit)));
-    units[data.instance] = await ctx.fleet.ensureSubmitted(data.instance, optionsFor(template, data.service));
+    for (const unit of data.attached) units[unit] = await ctx.fleet.ensureSubmitted(unit, unitOptionsOf(template, unit));
+    units[data.instance] = await ctx.fleet.ensureSubmitted(data.instance, unitOptionsOf(template, data.instance));
     if (attempt === 1 && action.value.dueAt !== null) {
       ctx.metrics.expiryToActionSeconds.observe({ service: data.service }, Math.max(0, started - action.value.dueAt) / 1000);
     }

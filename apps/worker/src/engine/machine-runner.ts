@@ -7,6 +7,10 @@ import {
   parseSampleKey,
   parseSampleValue,
   stepMachine,
+  findPolicy,
+  findService,
+  policyDirection,
+  scaleDownTargetFor,
   decideScaling,
   type DecisionRecord,
   type DynamiteConfig,
@@ -18,7 +22,6 @@ import {
 } from '@dynamite/domain';
 import { readSamplesAfter, type Guard, type StoredMachine, type Write } from '@dynamite/store';
 import type { EngineContext } from './context';
-import { directionOf, findPolicy, findService } from './config-source';
 import { commitScaleDecision, toRecordedInstances, type ScaleDecisionResult } from './scale-decision';
 
 /** What the scheduler knew when it added a check: it had seen etcd up to `revision` at `receivedAt`. */
@@ -49,7 +52,7 @@ export async function runMachine(ctx: EngineContext, ref: MachineRef, event: Mac
   const config = await ctx.config.current();
   const service = findService(config, ref.service);
   const policy = findPolicy(config, ref.policy);
-  const direction = service ? directionOf(service, ref.policy) : null;
+  const direction = policyDirection(config, ref.service, ref.policy);
   if (!service || !policy || direction === null) {
     ctx.log.warn({ ...ref }, 'state machine no longer in the config; job skipped');
     return { outcome: 'skipped', samples: 0, rejected: 0, records: [] };
@@ -179,12 +182,11 @@ async function fireWouldAct(ctx: EngineContext, config: DynamiteConfig, ref: Mac
 /** Which instance a fired policy acts on (scale down removes the instance whose metric triggered). */
 async function scaleRequestFor(ctx: EngineContext, config: DynamiteConfig, ref: MachineRef, direction: 'up' | 'down'): Promise<ScaleRequest> {
   if (direction === 'up') return { direction: 'up' };
-  if (ref.machine === AGGREGATE_MACHINE) return { direction: 'down', target: { kind: 'newest' } };
+  if (ref.machine === AGGREGATE_MACHINE) return { direction: 'down', target: scaleDownTargetFor(ref.machine, null) };
   const policy = findPolicy(config, ref.policy)!;
   const registered = await resolveRegistration(ctx, config.etcd.applicationBasePath, policy.serviceType, ref.machine);
-  // A uuid nobody registered: remove the newest instance of the service. A registered one: exactly that instance
-  // (decideScaling refuses it when it is not a live instance of this service).
-  return { direction: 'down', target: registered ? { kind: 'instance', name: registered } : { kind: 'newest' } };
+  // decideScaling refuses a registered instance that is not a live instance of this service.
+  return { direction: 'down', target: scaleDownTargetFor(ref.machine, registered) };
 }
 
 /** `<application_base_path>/<type>/<uuid>/service_instance_name`, looked up under the policy's type first. */

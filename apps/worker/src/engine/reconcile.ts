@@ -11,7 +11,7 @@ import {
 import type { InstanceRecord, TemplateRecord } from '@dynamite/store';
 import type { EngineContext } from './context';
 import { commitScaleDecision, templateWrite, toRecordedInstances } from './scale-decision';
-import { recordActionResult } from './fleet-action';
+import { recordActionResult, unitOptionsOf } from './fleet-action';
 
 export interface ReconcileReport {
   pendingActionsRequeued: number;
@@ -166,12 +166,8 @@ async function healService(ctx: EngineContext, service: string, fleetUnits: Set<
     const missing = names.filter((n) => !fleetUnits.has(n));
     if (missing.length === 0) continue;
     try {
-      for (const a of instance.attached_services) {
-        const attachedService = a.name.includes('@') ? a.name.slice(0, a.name.indexOf('@')) : null;
-        const attachedTemplate = template.attached_services.find((t) => t.name === attachedService || t.service_config_details?.name_of_unit_file === a.name);
-        if (attachedTemplate) await ctx.fleet.ensureSubmitted(a.name, attachedTemplate.unit_file_details_json_dict.options);
-      }
-      await ctx.fleet.ensureSubmitted(instance.name, template.unit_file_details_json_dict.options);
+      for (const a of instance.attached_services) await ctx.fleet.ensureSubmitted(a.name, unitOptionsOf(template, a.name));
+      await ctx.fleet.ensureSubmitted(instance.name, unitOptionsOf(template, instance.name));
       for (const name of names) await ctx.fleet.launch(name);
       healed.push(instance.name);
       ctx.log.warn({ service, instance: instance.name, missing }, `fleet had lost ${missing.join(', ')}; launched again`);
