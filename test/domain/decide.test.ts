@@ -5,6 +5,7 @@ import {
   countsOf,
   decideScaling,
   describeRule,
+  boundRepairRecord,
   fireDecisionRecord,
   instancesNeededForMin,
   scaleDownTargetFor,
@@ -257,25 +258,39 @@ describe('decision records', () => {
   test('a fire that scaled: outcome scaled, the action, the fire id, the rule and inputs', () => {
     const f = fire();
     const d = decideScaling(cfg, 'apache', [inst('apache@8080.service'), inst('apache@8081.service')], up);
-    const r = fireDecisionRecord({ service: 'apache', policy: P, machine: 'u1' }, f, d, { active: 2 });
+    const before = { active: 2, creating: 0, launched: 2, destroying: 0 };
+    const r = fireDecisionRecord({ service: 'apache', policy: P, machine: 'u1' }, f, d, before);
     assert.equal(r.id, f.decisionId);
     assert.equal(r.at, 31_000);
     assert.equal(r.outcome, 'scaled');
-    assert.equal(r.reason, null);
+    assert.equal(r.reason, 'cpu_up', 'a scaled record names the policy that scaled');
     assert.deepEqual(r.action, { kind: 'scale_up', instance: 'apache@8082.service', attached: ['apache_discovery@8082.service'] });
     assert.equal(r.rule, 'cpu_user gt 80 for 30s (cooldown 1m)');
     assert.equal(r.inputs['samples'], 2);
-    assert.equal(r.inputs['active'], 2);
-    assert.equal(r.message, 'cpu_user stayed above 80 on instance u1 (2 samples, newest 95): scaling apache up, creating apache@8082.service');
+    assert.deepEqual(r.inputs['instancesBefore'], before);
+    assert.equal(r.message, 'cpu_user stayed above 80 on instance u1 (2 samples, newest 95): scaling apache up, creating apache@8082.service; 2 active before');
   });
 
   test('a fire held at a bound: outcome suppressed with the bound as reason', () => {
     const f = fire();
     const list = ['8080', '8081', '8082', '8083'].map((p) => inst(`apache@${p}.service`));
-    const r = fireDecisionRecord({ service: 'apache', policy: P, machine: 'u1' }, f, decideScaling(cfg, 'apache', list, up));
+    const r = fireDecisionRecord({ service: 'apache', policy: P, machine: 'u1' }, f, decideScaling(cfg, 'apache', list, up), countsOf(list));
     assert.equal(r.outcome, 'suppressed');
     assert.equal(r.reason, 'max_instance');
     assert.equal(r.action, null);
     assert.match(r.message, /but apache has 4 of max 4 instances \(0 being created\): not scaling up$/);
+  });
+
+  test('a bound repair: bound_repair with its action, or suppressed with the bound that held it', () => {
+    const two = [inst('apache@8080.service'), inst('apache@8081.service')];
+    const d = decideScaling(cfg, 'apache', two, up);
+    const r = boundRepairRecord({ service: 'apache', decisionId: 'id1', at: 5, bound: 'min_instance', limit: 3 }, d, countsOf(two), { needed: 1 });
+    assert.deepEqual([r.id, r.at, r.outcome, r.reason, r.direction, r.policy], ['id1', 5, 'bound_repair', 'min_instance', 'up', null]);
+    assert.deepEqual(r.action, { kind: 'scale_up', instance: 'apache@8082.service', attached: ['apache_discovery@8082.service'] });
+    assert.equal(r.rule, 'keep at least 3 instance(s)');
+    assert.equal(r.message, 'apache has 2 active instance(s), fewer than min_instance 3: creating apache@8082.service');
+    const full = ['8080', '8081', '8082', '8083'].map((p) => inst(`apache@${p}.service`));
+    const held = boundRepairRecord({ service: 'apache', decisionId: 'id2', at: 6, bound: 'min_instance', limit: 5 }, decideScaling(cfg, 'apache', full, up), countsOf(full), {});
+    assert.deepEqual([held.outcome, held.reason, held.action], ['suppressed', 'max_instance', null]);
   });
 });

@@ -1,7 +1,7 @@
 /** The raw calls against the fleet emulator over real HTTP (spec §10 cases 26, 41, 42, 44, 45). */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { unitHash } from '@dynamite/domain';
+import { unitHash } from '@dynamite/unit-files';
 import { FleetApiError, FleetArgumentError, FleetClient, FleetTimeoutError } from '@dynamite/fleet-client';
 import { clientFor, setNotReady, sleeper, startEmulator, type Emulator } from './emulator-control';
 

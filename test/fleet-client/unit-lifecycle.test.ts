@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { normalizeUnitOptions, parseUnitFile, unitHash } from '@dynamite/domain';
+import { normalizeUnitOptions, parseUnitFile, unitHash } from '@dynamite/unit-files';
 import { FleetArgumentError, FleetClient } from '@dynamite/fleet-client';
 import { clientFor, sleeper, startEmulator, type Emulator } from './emulator-control';
 

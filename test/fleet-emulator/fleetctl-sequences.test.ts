@@ -94,7 +94,7 @@ test('fleetctl list-unit-files and cat: hash, desired and current state, target;
   await fleet.put('hello.service', { desiredState: 'loaded', options: [opt('Unit', 'Description', 'Hello World'), opt('Service', 'ExecStart', '/bin/bash -c "while true; do echo \\"Hello, world\\"; sleep 1; done"')] });
   await fleet.waitForCurrentState('hello.service', 'loaded');
   const { units } = (await fleet.get('/fleet/v1/units')).json();
-  const { unitHash } = await import('@dynamite/domain');
+  const { unitHash } = await import('@dynamite/unit-files');
   assert.equal(unitHash(units[0].options.map((o: any) => ({ section: o.section ?? '', name: o.name ?? '', value: o.value ?? '' }))).slice(0, 7), 'e55c0ae');
   assert.deepEqual([units[0].desiredState, units[0].currentState], ['loaded', 'loaded']);
   await fleet.del('hello.service');

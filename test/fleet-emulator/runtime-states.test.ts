@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { serializeUnitOptions, sha1Hex, unitHash } from '@dynamite/domain';
+import { createHash } from 'node:crypto';
+import { serializeUnitOptions, unitHash } from '@dynamite/unit-files';
 import { opt, processAlive, startTestFleet, type TestFleet } from './support';
 
 let fleet: TestFleet;
@@ -28,7 +29,7 @@ test('case 27: desired loaded -> currentState loaded, machineID, loaded/inactive
   assert.equal(unit.machineID, machineId);
   const [state] = await fleet.states('?unitName=load27.service');
   assert.deepEqual(state, {
-    hash: sha1Hex(new TextEncoder().encode(serializeUnitOptions(options))),
+    hash: createHash('sha1').update(serializeUnitOptions(options)).digest('hex'),
     machineID: machineId,
     name: 'load27.service',
     systemdActiveState: 'inactive',

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Overview, ServiceView } from '@dynamite/scheduler';
+import type { Overview, ServiceView } from '@dynamite/operator';
 import { OperatorEnv, waitFor } from './support';
 
 async function getJson(url: string): Promise<{ status: number; body: any; type: string | null }> {

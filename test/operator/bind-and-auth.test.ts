@@ -10,7 +10,7 @@ import {
   parseHttpFlag,
   startHttpServer,
   type RunningHttp,
-} from '@dynamite/scheduler';
+} from '@dynamite/operator';
 import { OperatorEnv, PASSWORD, STACK_LINE, USER, basic, runCli } from './support';
 
 describe('--http values and the loopback rule', () => {

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Overview } from '@dynamite/scheduler';
+import type { Overview } from '@dynamite/operator';
 import { EtcdServer } from '../support/etcd';
 import { OperatorEnv, STACK_LINE, runCli, waitFor } from './support';
 
@@ -93,12 +93,13 @@ describe('dynamite status and dynamite history', () => {
     assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
     const scaled = t.rows.find((row) => row[1] === 'scaled')!;
     assert.deepEqual(scaled.slice(1, 5), ['scaled', 'web_up', 'web_up', 'up web@18081.service +1']);
-    assert.match(scaled[5]!, /^scale up web: web@18081\.service \(web_up\); 1 active before$/);
+    assert.match(scaled[5]!, /^cpu_user stayed above 80 on instance \S+ \(\d+ samples, newest \d+\): scaling web up, creating web@18081\.service; 1 active before$/);
     const done = t.rows.find((row) => row[1] === 'action_done' && row[4] === 'up web@18081.service +1')!;
     assert.match(done[5]!, /^launched web@18081\.service with web_disc@18081\.service \(decision /);
     assert.ok(t.rows.some((row) => row[1] === 'armed' && row[3] === 'web_up'));
     const repair = t.rows.find((row) => row[1] === 'bound_repair')!;
     assert.deepEqual(repair.slice(2, 5), ['min_instance', '-', 'up web@18080.service +1']);
+    assert.equal(repair[5], 'web has 0 active instance(s), fewer than min_instance 1: creating web@18080.service');
   });
 
   test('history --limit and --json', async () => {

@@ -7,8 +7,10 @@ import pino from 'pino';
 import { keys } from '@dynamite/domain';
 import { FleetClient } from '@dynamite/fleet-client';
 import { startFleetEmulator, type FleetEmulator } from '@dynamite/fleet-emulator';
-import { startScheduler, type HttpListenOptions, type RunningScheduler } from '@dynamite/scheduler';
-import { EngineMetrics, startWorker, type RunningWorker } from '@dynamite/worker';
+import { EngineMetrics } from '@dynamite/engine';
+import type { HttpListenOptions } from '@dynamite/operator';
+import { startScheduler, type RunningScheduler } from '@dynamite/scheduler';
+import { startWorker, type RunningWorker } from '@dynamite/worker';
 import { EtcdServer } from '../support/etcd';
 import { REDIS_URL, deletePrefix, uniquePrefix } from '../support/redis';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fleetRequirements, parseMultivalueLine, validateUnitOptions, type UnitOption } from '@dynamite/domain';
+import { fleetRequirements, parseMultivalueLine, validateUnitOptions, type UnitOption } from '@dynamite/unit-files';
 
 const o = (section: string, name: string, value: string): UnitOption => ({ section, name, value });
 const x = (name: string, value: string): UnitOption => o('X-Fleet', name, value);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { goPathMatch } from '@dynamite/domain';
+import { goPathMatch } from '@dynamite/unit-files';
 
 test('globs used for Conflicts', () => {
   assert.equal(goPathMatch('web@*.service', 'web@8080.service'), true);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expandSystemdSpecifiers, unescapeUnitNamePart } from '@dynamite/domain';
+import { expandSystemdSpecifiers, unescapeUnitNamePart } from '@dynamite/unit-files';
 
 const ctx = { unitName: 'web@8080.service', machineId: 'm'.repeat(32), hostname: 'host1', bootId: 'b'.repeat(32), userName: 'core', uid: 500, home: '/home/core', runtimeDir: '/run/user/500' };
 

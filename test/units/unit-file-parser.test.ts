@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseUnitFile, UnitFileParseError, type UnitOption } from '@dynamite/domain';
+import { parseUnitFile, UnitFileParseError, type UnitOption } from '@dynamite/unit-files';
 
 const o = (section: string, name: string, value: string): UnitOption => ({ section, name, value });
 

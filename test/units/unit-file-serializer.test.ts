@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeUnitOptions, serializeUnitOptions, unitHash, type UnitOption } from '@dynamite/domain';
+import { normalizeUnitOptions, serializeUnitOptions, unitHash, type UnitOption } from '@dynamite/unit-files';
 
 const o = (section: string, name: string, value: string): UnitOption => ({ section, name, value });
 

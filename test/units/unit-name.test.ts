@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { unitNameInfo, validateUnitName } from '@dynamite/domain';
+import { unitNameInfo, validateUnitName } from '@dynamite/unit-files';
 
 test('name anatomy of an instance with several @', () => {
   const info = unitNameInfo('foo@bar@baz.service');

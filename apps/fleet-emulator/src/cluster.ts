@@ -5,7 +5,7 @@ import type { JobState } from './registry/job-state';
 import { MachineSet, type SimMachine } from './registry/machines';
 import { compareBytes, Registry, registryUnit, type RegistryUnit } from './registry/registry';
 import { Journal } from './runner/journal';
-import type { UnitOption } from '@dynamite/domain';
+import type { UnitOption } from '@dynamite/unit-files';
 
 export interface ClusterOptions {
   machines: SimMachine[];

@@ -1,5 +1,1 @@
-export * from './scheduler';
-export * from './bootstrap';
-export * from './sample-watch';
-export * from './templates';
-export * from './http';
+export { startScheduler, type SchedulerOptions, type RunningScheduler } from './scheduler';

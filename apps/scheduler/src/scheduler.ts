@@ -2,18 +2,20 @@ import type { Redis } from 'ioredis';
 import { createRedisConnection, epochKey } from '@dynamite/queues';
 import type { EtcdConnectionOptions } from '@dynamite/store';
 import {
+  SampleWatch,
   createEngineContext,
   createLogger,
   reconcile,
+  resolveConfig,
   useConfiguredFleetEndpoint,
+  writeEngineState,
   type Clock,
   type EngineContext,
   type EngineMetrics,
+  type LoadedConfig,
   type Logger,
-} from '@dynamite/worker';
-import { resolveConfig, writeEngineState, type LoadedConfig } from './bootstrap';
-import { SampleWatch } from './sample-watch';
-import { checkBind, credentialsFromEnv, startOperatorListener, type HttpListenOptions, type RunningHttp } from './http';
+} from '@dynamite/engine';
+import { checkBind, credentialsFromEnv, startOperatorListener, type HttpListenOptions, type RunningHttp } from '@dynamite/operator';
 
 export interface SchedulerOptions {
   configFile?: string;

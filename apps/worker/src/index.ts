@@ -1,13 +1,1 @@
-export * from './worker';
-export * from './engine/clock';
-export * from './engine/config-source';
-export type { EngineContext } from './engine/context';
-export * from './engine/fleet-action';
-export * from './engine/garbage-collection';
-export * from './engine/job-producer';
-export * from './engine/logger';
-export * from './engine/machine-runner';
-export * from './engine/metrics';
-export * from './engine/reconcile';
-export * from './engine/scale-decision';
-export * from './metrics-server';
+export { startWorker, type WorkerOptions, type RunningWorker } from './worker';

@@ -1,4 +1,5 @@
-import type { ConfigError, ConfigWarning, DynamiteConfig, UnitOption } from '@dynamite/domain';
+import type { ConfigError, ConfigWarning, DynamiteConfig } from '@dynamite/domain';
+import type { UnitOption } from '@dynamite/unit-files';
 
 /** One unit file a service names, as found in the service folders. */
 export interface UnitFileSource {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { UnitFileParseError, parseUnitFile, type ConfigError, type DynamiteConfig } from '@dynamite/domain';
+import { type ConfigError, type DynamiteConfig } from '@dynamite/domain';
+import { UnitFileParseError, parseUnitFile } from '@dynamite/unit-files';
 import type { UnitFileSource } from './types';
 import type { ServiceFolder } from './service-folders';
 

@@ -2,7 +2,7 @@ export * from './config/types';
 export * from './config';
 export * from './keys/layout';
 export * from './jobs/contracts';
-export * from './units';
+
 export * from './samples';
 export * from './instances';
 export * from './policy';

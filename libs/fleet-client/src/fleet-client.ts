@@ -1,8 +1,8 @@
-import type { UnitOption } from '@dynamite/domain';
+import type { UnitOption } from '@dynamite/unit-files';
 import { parseFleetEndpoint, type FleetEndpoint } from './endpoint';
 import { FleetApiError, FleetArgumentError, FleetNetworkError, isRetryableFleetError } from './errors';
 import { resolveRetryPolicy, withRetry, type RetryPolicy } from './retry';
-import { instantiate, type InstantiateResult } from './templates';
+import { instantiate, type InstantiateResult } from './template-instances';
 import { FleetTransport, type FleetRequest, type FleetResponse } from './transport';
 import {
   JOB_STATES,

@@ -33,4 +33,4 @@ export {
   type SubmitAction,
 } from './unit-lifecycle';
 export { DEFAULT_POLL_MS, DEFAULT_WAIT_MS, type WaitForStateOptions, type WaitOptions } from './wait';
-export { instanceNameOf, type InstantiateResult } from './templates';
+export { instanceNameOf, type InstantiateResult } from './template-instances';

@@ -1,4 +1,4 @@
-import type { UnitOption } from '@dynamite/domain';
+import type { UnitOption } from '@dynamite/unit-files';
 
 /** fleet's three cluster-level unit states (spec §5.1). */
 export type JobState = 'inactive' | 'loaded' | 'launched';

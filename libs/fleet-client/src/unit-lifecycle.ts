@@ -3,7 +3,7 @@
  * that is retried, or runs twice, converges to the same fleet state. Options are normalized before comparing
  * and sending: fleet hashes the request options as sent, so unnormalized ones would always replace (Q15).
  */
-import { normalizeUnitOptions, unitHash, unitNameInfo, type UnitOption } from '@dynamite/domain';
+import { normalizeUnitOptions, unitHash, unitNameInfo, type UnitOption } from '@dynamite/unit-files';
 import { FleetApiError, FleetArgumentError } from './errors';
 import type { FleetClient } from './fleet-client';
 import type { DestroyResult, FleetUnit } from './types';

@@ -3,7 +3,7 @@
  * judged by `currentState`, global units by `desiredState` (they have no cluster-level current state).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fleetRequirements, unitHash } from '@dynamite/domain';
+import { fleetRequirements, unitHash } from '@dynamite/unit-files';
 import { FleetTimeoutError } from './errors';
 import type { FleetClient } from './fleet-client';
 import type { FleetUnit, JobState } from './types';

@@ -2,7 +2,7 @@
  * fleet's JSON on the wire. Responses omit every empty field (Go `omitempty`), so decoding fills in "" and [];
  * requests are encoded the way fleet's Go client does (same keys, same order, empty fields omitted).
  */
-import type { UnitOption } from '@dynamite/domain';
+import type { UnitOption } from '@dynamite/unit-files';
 import type { FleetMachine, FleetUnit, FleetUnitState, MachineMetadataOp, PutUnitBody } from './types';
 import { isJobState } from './types';
 

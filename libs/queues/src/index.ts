@@ -1,3 +1,3 @@
 export * from './connection';
-export * from './engine-queues';
+export * from './job-queues';
 export * from './receipts';

@@ -1,4 +1,5 @@
 export * from './etcd-connection';
 export * from './records';
-export * from './engine-store';
+export * from './state-store';
 export * from './sample-reader';
+export * from './transactions';

@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
-import { ConfigLoadError, DEFAULT_HTTP, HttpConfigError, checkBind, credentialsFromEnv, parseHttpFlag, startScheduler, type HttpBind } from '@dynamite/scheduler';
-import { EngineMetrics, createLogger, startWorker } from '@dynamite/worker';
+import { ConfigLoadError, EngineMetrics, createLogger } from '@dynamite/engine';
+import { DEFAULT_HTTP, HttpConfigError, checkBind, credentialsFromEnv, parseHttpFlag, type HttpBind } from '@dynamite/operator';
+import { startScheduler } from '@dynamite/scheduler';
+import { startWorker } from '@dynamite/worker';
 import { UsageError } from '../errors';
 import { addEngineOptions, type CommonOptions } from '../options';
 import { addEtcdSecurityOptions, etcdConnection, fleetEndpointExplicit, untilSignal, type EtcdSecurityOptions } from '../engine-options';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { EmulatorOptionError, StateDirError, parseTimespanMs, startFleetEmulator, type FleetEmulatorOptions } from '@dynamite/fleet-emulator';
+import { EmulatorOptionError, StateDirError, startFleetEmulator, type FleetEmulatorOptions } from '@dynamite/fleet-emulator';
+import { parseTimespanMs } from '@dynamite/unit-files';
 import { UsageError } from '../errors';
 
 interface EmulatorFlags {

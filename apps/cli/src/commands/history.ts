@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { DecisionRecord } from '@dynamite/domain';
-import { DECISIONS_LIMIT, decisionView, listServiceNames, serviceExists, type DecisionView } from '@dynamite/scheduler';
+import { DECISIONS_LIMIT, decisionView, listServiceNames, serviceExists, type DecisionView } from '@dynamite/operator';
 import { UsageError } from '../errors';
 import { addEtcdOption } from '../options';
 import { addEtcdSecurityOptions } from '../engine-options';

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { DynamiteConfig } from '@dynamite/domain';
-import { buildOverview, formatRemaining, type Overview, type PolicyView, type ServiceView } from '@dynamite/scheduler';
-import { EngineStore, createEtcdClient } from '@dynamite/store';
-import { ConfigSource } from '@dynamite/worker';
+import { buildOverview, type Overview, type PolicyView, type ServiceView } from '@dynamite/operator';
+import { StateStore, createEtcdClient } from '@dynamite/store';
+import { ConfigSource } from '@dynamite/engine';
 import { UsageError } from '../errors';
 import { addEtcdOption, type CommonOptions } from '../options';
 import { addEtcdSecurityOptions, etcdConnection, type EtcdSecurityOptions } from '../engine-options';
@@ -13,10 +13,10 @@ export type EtcdReadFlags = Pick<CommonOptions, 'etcd_endpoint'> & EtcdSecurityO
 const ETCD_DEADLINE_MS = 4_000;
 
 /** Opens etcd for a one-shot read; every failure becomes one UsageError line naming the endpoint. */
-export async function withEngineStore<T>(flags: EtcdReadFlags, work: (store: EngineStore, config: DynamiteConfig) => Promise<T>): Promise<T> {
-  let store: EngineStore;
+export async function withEngineStore<T>(flags: EtcdReadFlags, work: (store: StateStore, config: DynamiteConfig) => Promise<T>): Promise<T> {
+  let store: StateStore;
   try {
-    store = new EngineStore(createEtcdClient({ ...etcdConnection({ ...flags } as CommonOptions & EtcdSecurityOptions), callTimeoutMs: ETCD_DEADLINE_MS }));
+    store = new StateStore(createEtcdClient({ ...etcdConnection({ ...flags } as CommonOptions & EtcdSecurityOptions), callTimeoutMs: ETCD_DEADLINE_MS }));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     // A bad endpoint names the flag; anything else here is a TLS file (--etcd_ca/--etcd_cert/--etcd_key) that cannot be read.
@@ -38,7 +38,7 @@ export async function withEngineStore<T>(flags: EtcdReadFlags, work: (store: Eng
   }
 }
 
-async function readConfig(store: EngineStore, endpoint: string): Promise<DynamiteConfig> {
+async function readConfig(store: StateStore, endpoint: string): Promise<DynamiteConfig> {
   try {
     return await new ConfigSource(store).current();
   } catch (err) {
@@ -71,6 +71,19 @@ export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** `1h2m`, `1m30s`, `12s`, `850ms`: how long until something happens. */
+export function formatRemaining(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  let s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  if (h > 0) return `${h}h${m > 0 ? `${m}m` : ''}`;
+  if (m > 0) return `${m}m${s > 0 ? `${s}s` : ''}`;
+  return `${s}s`;
 }
 
 function policyState(p: PolicyView): string {

@@ -1,4 +1,4 @@
-import type { UnitOption } from '@dynamite/domain';
+import type { UnitOption } from '@dynamite/unit-files';
 import type { Registry, RegistryUnit } from '../registry/registry';
 import type { Journal } from '../runner/journal';
 import { UnitRuntime } from '../runner/unit-runtime';

@@ -1,4 +1,4 @@
-import { goPathMatch } from '@dynamite/domain';
+import { goPathMatch } from '@dynamite/unit-files';
 import type { RegistryUnit } from '../registry/registry';
 
 /**

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { goQuote, unitHash, unitNameInfo, validateUnitName, validateUnitOptions, normalizeUnitOptions, type UnitOption } from '@dynamite/domain';
+import { goQuote, unitHash, unitNameInfo, validateUnitName, validateUnitOptions, normalizeUnitOptions, type UnitOption } from '@dynamite/unit-files';
 import type { Cluster } from '../cluster';
 import { isJobState, type JobState } from '../registry/job-state';
 import { DISCOVERY_JSON } from './discovery-document';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { UnitOption } from '@dynamite/domain';
+import type { UnitOption } from '@dynamite/unit-files';
 import { isJobState, type JobState } from '../registry/job-state';
 
 /** What `--state_dir` keeps: machine ids, units with options and desired state, dynamic metadata. */

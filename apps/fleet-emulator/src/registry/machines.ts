@@ -1,4 +1,4 @@
-import { sha1Hex } from '@dynamite/domain';
+import { createHash } from 'node:crypto';
 
 /** A simulated fleet machine. */
 export interface SimMachine {
@@ -12,7 +12,7 @@ export interface SimMachine {
 export function deriveMachineIds(seed: string, count: number, existing: string[] = []): string[] {
   const ids = existing.slice(0, count);
   for (let i = ids.length; i < count; i++) {
-    ids.push(sha1Hex(new TextEncoder().encode(`fleet-emulator machine ${i} ${seed}`)).slice(0, 32));
+    ids.push(createHash('sha1').update(`fleet-emulator machine ${i} ${seed}`).digest('hex').slice(0, 32));
   }
   return ids;
 }

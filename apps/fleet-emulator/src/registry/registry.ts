@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { fleetRequirements, unitHash, unitNameInfo, type FleetRequirements, type UnitOption } from '@dynamite/domain';
+import { fleetRequirements, unitHash, unitNameInfo, type FleetRequirements, type UnitOption } from '@dynamite/unit-files';
 import type { JobState } from './job-state';
 import { MachineSet } from './machines';
 

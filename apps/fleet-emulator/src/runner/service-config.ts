@@ -1,6 +1,6 @@
-import { expandSystemdSpecifiers, unitNameInfo, type SpecifierContext, type UnitOption } from '@dynamite/domain';
+import { expandSystemdSpecifiers, unitNameInfo, type SpecifierContext, type UnitOption } from '@dynamite/unit-files';
 import { CommandLineError, parseEnvironmentAssignments, parseExecCommand, type ExecCommand } from './command-line';
-import { parseTimespanMs } from './systemd-time';
+import { parseTimespanMs } from '@dynamite/unit-files';
 
 export type ServiceType = 'simple' | 'exec' | 'oneshot' | 'forking' | 'notify' | 'dbus' | 'idle';
 export type RestartPolicy = 'no' | 'always' | 'on-success' | 'on-failure' | 'on-abnormal' | 'on-abort' | 'on-watchdog';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { UnitOption } from '@dynamite/domain';
+import type { UnitOption } from '@dynamite/unit-files';
 import { parseEnvironmentFile, type ExecCommand } from './command-line';
 import type { Journal } from './journal';
 import { aliveGroups, signalGroup, untrackGroup } from './process-groups';

@@ -2,7 +2,7 @@ import type { ConfigWarning, ServiceConfig } from './types';
 import { joinPath, type ConfigError } from './errors';
 import type { ServiceEntry } from './schema';
 import { formatRange, portRange } from './port-ranges';
-import { validateUnitName } from '../units';
+import { validateUnitName } from '@dynamite/unit-files';
 
 /** The `type` that makes a service an attached one (created and destroyed only with a parent instance). */
 export const ATTACHED_TYPE = 'attached_service';

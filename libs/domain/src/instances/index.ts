@@ -1,3 +1,3 @@
 export { instanceName, instanceSuffix, attachedInstanceName, attachedInstancesOf } from './naming';
-export { allocatePort, portRangeOf } from './ports';
+export { allocatePort, portRangeOf, usedPortNumbers } from './ports';
 export { parseInstanceOf } from './adoption';

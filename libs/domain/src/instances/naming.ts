@@ -1,5 +1,5 @@
 import type { DynamiteConfig, ServiceConfig } from '../config/types';
-import { serviceNamed } from './lookup';
+import { findService } from '../config/policy-usage';
 
 /**
  * Instance names, as the original chose them (spec 4.8):
@@ -39,11 +39,11 @@ export function attachedInstanceName(attached: ServiceConfig, parentInstance: st
  * `attached_service` list. Unknown services (config validation rejects them) are skipped.
  */
 export function attachedInstancesOf(config: DynamiteConfig, service: string, parentInstance: string): string[] {
-  const parent = serviceNamed(config, service);
+  const parent = findService(config, service);
   if (parent === undefined) return [];
   const names: string[] = [];
   for (const key of parent.attachedServices) {
-    const attached = serviceNamed(config, key);
+    const attached = findService(config, key);
     if (attached !== undefined) names.push(attachedInstanceName(attached, parentInstance));
   }
   return names;

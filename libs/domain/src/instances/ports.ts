@@ -28,3 +28,17 @@ export function portRangeOf(service: ServiceConfig): { first: number; last: numb
   const width = Math.max(1, service.portsPerInstance);
   return { first: service.basePort, last: service.basePort + service.maxInstance * width - 1 };
 }
+
+/** The original's `used_port_numbers`: one slot per port, the port number where used, 0 where free. */
+export function usedPortNumbers(service: ServiceConfig, instances: { port: number | null }[]): number[] | undefined {
+  if (!service.isTemplate || service.basePort === null) return undefined;
+  const slots = new Array<number>(service.maxInstance * service.portsPerInstance).fill(0);
+  for (const instance of instances) {
+    if (instance.port === null) continue;
+    for (let p = instance.port; p < instance.port + service.portsPerInstance; p += 1) {
+      const index = p - service.basePort;
+      if (index >= 0 && index < slots.length) slots[index] = p;
+    }
+  }
+  return slots;
+}

@@ -70,6 +70,14 @@ export function parseMachineKey(key: string): { service: string; policy: string;
   return { service: rest[0]!, policy: rest[1]!, machine: rest[3]! };
 }
 
+/** Parses `/_dynamite/policy/<svc>/<policy>/cooldown`, or null. */
+export function parseCooldownKey(key: string): { service: string; policy: string } | null {
+  if (!key.startsWith(keys.policyPrefix)) return null;
+  const rest = key.slice(keys.policyPrefix.length).split('/');
+  if (rest.length !== 3 || rest[2] !== 'cooldown') return null;
+  return { service: rest[0]!, policy: rest[1]! };
+}
+
 /** Parses `/_dynamite/actions/<svc>/<decisionId>`, or null. */
 export function parseActionKey(key: string): { service: string; decisionId: string } | null {
   if (!key.startsWith(keys.actionsPrefix)) return null;

@@ -1,6 +1,6 @@
 import type { DynamiteConfig, ServiceConfig } from '../config/types';
 import { AGGREGATE_MACHINE } from '../keys/layout';
-import { serviceNamed } from '../instances/lookup';
+import { findService } from '../config/policy-usage';
 import { attachedInstancesOf, instanceName } from '../instances/naming';
 import { allocatePort } from '../instances/ports';
 
@@ -158,7 +158,7 @@ function isNewer(a: RecordedInstance, b: RecordedInstance): boolean {
 }
 
 function requireService(config: DynamiteConfig, service: string): ServiceConfig {
-  const svc = serviceNamed(config, service);
+  const svc = findService(config, service);
   if (svc === undefined) throw new Error(`service ${service} is not in the configuration`);
   return svc;
 }

@@ -1,19 +1,26 @@
 import type { ScalingPolicyConfig } from '../config/types';
 import { AGGREGATE_MACHINE } from '../keys/layout';
-import type { ScaleDecision } from './decide';
+import type { InstanceCounts, ScaleDecision } from './decide';
 import { describeRule, type DecisionRecord } from './decision-record';
 import type { FireEffect } from './machine';
 
 /**
- * The record of what became of a fire: `scaled` with its action, or `suppressed` with the bound that stopped
- * it. Its id is the fire's decisionId, so the record and the action key (`/_dynamite/actions/<svc>/<id>`)
- * name the same decision, and a retried job rewrites the same record.
+ * The records of scaling decisions: what became of a fire, and what a bound repair (min/max) decided. Both are
+ * `scaled`/`bound_repair` with the action, or `suppressed` with the bound that stopped them. The id is the
+ * decision id, so the record and the action key (`/_dynamite/actions/<svc>/<id>`) name the same decision, and a
+ * retried job rewrites the same record.
  */
+
+function actionSentence(service: string, decision: Extract<ScaleDecision, { outcome: 'action' }>): string {
+  return `${decision.kind === 'scale_up' ? 'creating' : 'removing'} ${decision.instance}`;
+}
+
+/** What became of a fire. Dated at the fire (the window's expiry), whenever the job ran. */
 export function fireDecisionRecord(
   ref: { service: string; policy: ScalingPolicyConfig; machine: string },
   fire: FireEffect,
   decision: ScaleDecision,
-  extraInputs: Record<string, unknown> = {},
+  before: InstanceCounts,
 ): DecisionRecord {
   const { policy } = ref;
   const samples = fire.inputs['samples'];
@@ -30,24 +37,41 @@ export function fireDecisionRecord(
     machine: ref.machine,
     direction: fire.direction,
     rule: describeRule(policy),
-    inputs: { ...fire.inputs, ...extraInputs },
+    inputs: { ...fire.inputs, instancesBefore: before },
   };
   if (decision.outcome === 'action') {
     return {
       ...base,
       outcome: 'scaled',
-      reason: null,
+      reason: policy.name,
       action: { kind: decision.kind, instance: decision.instance, attached: [...decision.attached] },
-      message:
-        `${why}: scaling ${ref.service} ${fire.direction}, ` +
-        `${decision.kind === 'scale_up' ? 'creating' : 'removing'} ${decision.instance}`,
+      message: `${why}: scaling ${ref.service} ${fire.direction}, ${actionSentence(ref.service, decision)}; ${before.active} active before`,
     };
   }
-  return {
-    ...base,
-    outcome: 'suppressed',
-    reason: decision.reason,
-    action: null,
-    message: `${why}, but ${decision.message}: not scaling ${fire.direction}`,
-  };
+  return { ...base, outcome: 'suppressed', reason: decision.reason, action: null, message: `${why}, but ${decision.message}: not scaling ${fire.direction}` };
+}
+
+/** What a bound repair decided: keep `service` within min_instance (scale up) or max_instance (scale down). */
+export function boundRepairRecord(
+  ref: { service: string; decisionId: string; at: number; bound: 'min_instance' | 'max_instance'; limit: number },
+  decision: ScaleDecision,
+  before: InstanceCounts,
+  inputs: Record<string, unknown>,
+): DecisionRecord {
+  const direction = ref.bound === 'min_instance' ? 'up' : 'down';
+  const base = {
+    id: ref.decisionId,
+    at: ref.at,
+    service: ref.service,
+    policy: null,
+    machine: null,
+    direction,
+    rule: ref.bound === 'min_instance' ? `keep at least ${ref.limit} instance(s)` : `keep at most ${ref.limit} instance(s)`,
+    inputs: { ...inputs, instancesBefore: before },
+  } as const;
+  const why = `${ref.service} has ${before.active} active instance(s), ${ref.bound === 'min_instance' ? 'fewer than min_instance' : 'more than max_instance'} ${ref.limit}`;
+  if (decision.outcome === 'action') {
+    return { ...base, outcome: 'bound_repair', reason: ref.bound, action: { kind: decision.kind, instance: decision.instance, attached: [...decision.attached] }, message: `${why}: ${actionSentence(ref.service, decision)}` };
+  }
+  return { ...base, outcome: 'suppressed', reason: decision.reason, action: null, message: `${why}, but ${decision.message}` };
 }

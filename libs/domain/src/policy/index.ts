@@ -21,4 +21,4 @@ export type {
   ScaleSuppressReason,
   InstanceCounts,
 } from './decide';
-export { fireDecisionRecord } from './fire-record';
+export { fireDecisionRecord, boundRepairRecord } from './fire-record';

@@ -17,31 +17,47 @@ export interface Route {
   direction: 'up' | 'down';
 }
 
-/** Every (service, policy) pair the sample belongs to, in config order (services, then up before down). */
-export function routeSample(sample: SampleKey, config: DynamiteConfig): Route[] {
-  const routes: Route[] = [];
+/** What a sample's key says about who reads it: its layout, service type and metric directory. */
+function routeKey(aggregated: boolean, serviceType: string, metricDir: string): string {
+  return `${aggregated ? 'a' : 'i'}\u0000${serviceType}\u0000${metricDir}`;
+}
+
+type RouteTemplate = Omit<Route, 'machine'>;
+
+/** Routes by route key, built once per config object: routing a sample is one map look-up at any config size. */
+const routeIndexes = new WeakMap<DynamiteConfig, Map<string, RouteTemplate[]>>();
+
+function routeIndexOf(config: DynamiteConfig): Map<string, RouteTemplate[]> {
+  let index = routeIndexes.get(config);
+  if (index) return index;
+  index = new Map();
+  const policies = new Map(config.policies.map((p) => [p.name, p]));
   for (const service of config.services) {
     const uses: ['up' | 'down', string | null][] = [
       ['up', service.scaleUpPolicy],
       ['down', service.scaleDownPolicy],
     ];
     for (const [direction, policyName] of uses) {
-      if (policyName === null) continue;
-      const policy = config.policies.find((p) => p.name === policyName);
-      if (policy === undefined || !policyReads(policy, sample)) continue;
-      const machine = sample.kind === 'instance' ? sample.uuid : AGGREGATE_MACHINE;
-      routes.push({ service: service.name, policy: policy.name, machine, direction });
+      const policy = policyName === null ? undefined : policies.get(policyName);
+      if (policy === undefined) continue;
+      const key = routeKey(policy.aggregated, policy.serviceType, policy.metricDir);
+      const list = index.get(key) ?? [];
+      list.push({ service: service.name, policy: policy.name, direction });
+      index.set(key, list);
     }
   }
-  return routes;
+  routeIndexes.set(config, index);
+  return index;
 }
 
-function policyReads(policy: ScalingPolicyConfig, sample: SampleKey): boolean {
-  return (
-    policy.serviceType === sample.serviceType &&
-    policy.metricDir === sample.metricDir &&
-    policy.aggregated === (sample.kind === 'aggregate')
-  );
+/**
+ * Every (service, policy) pair the sample belongs to, in config order (services, then up before down): the
+ * policies of the sample's own (service_type, metric_dir) and layout.
+ */
+export function routeSample(sample: SampleKey, config: DynamiteConfig): Route[] {
+  const templates = routeIndexOf(config).get(routeKey(sample.kind === 'aggregate', sample.serviceType, sample.metricDir)) ?? [];
+  const machine = sample.kind === 'instance' ? sample.uuid : AGGREGATE_MACHINE;
+  return templates.map((t) => ({ ...t, machine }));
 }
 
 /**

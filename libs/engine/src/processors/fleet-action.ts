@@ -1,0 +1,138 @@
+import { keys, deterministicId, type ActionJobData, type DecisionRecord } from '@dynamite/domain';
+import { CONFLICT, commitActionResult, retryOnConflict, type ActionRecord, type InstanceRecord, type TemplateRecord } from '@dynamite/store';
+import type { EngineContext } from '../runtime/context';
+import { templateAfter } from './scale-decision';
+
+type UnitOptions = TemplateRecord['unit_file_details_json_dict']['options'];
+
+export interface FleetActionResult {
+  decisionId: string;
+  kind: 'scale_up' | 'scale_down';
+  instance: string;
+  attached: string[];
+  outcome: 'done' | 'already_done';
+  units: Record<string, string>;
+}
+
+/**
+ * The unit options of a unit of this template: the parent's own (`apache@8081.service`) or an attached service's
+ * (`apache_discovery@8081.service`; a non-template attached unit is matched by its file name).
+ */
+export function unitOptionsOf(template: TemplateRecord, unit: string): UnitOptions {
+  const prefix = unit.includes('@') ? unit.slice(0, unit.indexOf('@')) : null;
+  const attached = template.attached_services.find((a) =>
+    prefix !== null ? a.name === prefix : a.service_config_details?.name_of_unit_file === unit);
+  if (attached) return attached.unit_file_details_json_dict.options;
+  if (prefix === template.name || template.service_config_details?.name_of_unit_file === unit) return template.unit_file_details_json_dict.options;
+  throw new Error(`template of ${template.name} has no unit ${unit}`);
+}
+
+/**
+ * Carries out one decided fleet action, idempotently: running it twice (a retry after a crash, a manual retry from
+ * the board) converges on the same units and never creates a second instance. Then records the result in etcd.
+ *   create:  submit attached units, submit the parent, launch the parent, launch the attached units, wait for all.
+ *   destroy: attached units first, then the parent; a unit already gone counts as destroyed.
+ */
+export async function runFleetAction(ctx: EngineContext, data: ActionJobData, attempt: number): Promise<FleetActionResult> {
+  const log = ctx.log.child({ decisionId: data.decisionId, service: data.service, instance: data.instance, kind: data.kind, attempt });
+  const [action, records] = await Promise.all([ctx.store.readAction(data.service, data.decisionId), ctx.store.readService(data.service)]);
+  if (!action.value) throw new Error(`no action recorded at ${keys.action(data.service, data.decisionId)}`);
+  if (action.value.status === 'done') {
+    log.info('action already done; nothing to do');
+    return { decisionId: data.decisionId, kind: data.kind, instance: data.instance, attached: data.attached, outcome: 'already_done', units: {} };
+  }
+  const template = records.template.value;
+  if (!template) throw new Error(`service ${data.service} has no template in etcd`);
+
+  const started = ctx.clock.now();
+  const units: Record<string, string> = {};
+  const recorded = records.instances.find((i) => i.name === data.instance);
+  if (data.kind === 'scale_up' && (!recorded || recorded.state === 'destroying')) {
+    // A later decision already removes (or removed) this instance: launching it now would bring it back.
+    await recordActionResult(ctx, data, { status: 'done', error: null, result: { superseded: true } });
+    log.warn({ state: recorded?.state ?? 'absent' }, 'scale up superseded by a later scale down; nothing launched');
+    return { decisionId: data.decisionId, kind: data.kind, instance: data.instance, attached: data.attached, outcome: 'done', units };
+  }
+  if (data.kind === 'scale_up') {
+    const all = [...data.attached, data.instance];
+    for (const unit of data.attached) units[unit] = await ctx.fleet.ensureSubmitted(unit, unitOptionsOf(template, unit));
+    units[data.instance] = await ctx.fleet.ensureSubmitted(data.instance, unitOptionsOf(template, data.instance));
+    if (attempt === 1 && action.value.dueAt !== null) {
+      ctx.metrics.expiryToActionSeconds.observe({ service: data.service }, Math.max(0, started - action.value.dueAt) / 1000);
+    }
+    await ctx.fleet.launch(data.instance);
+    for (const unit of data.attached) await ctx.fleet.launch(unit);
+    await ctx.fleet.waitUntilLaunched(all, { waitMs: 60_000 });
+  } else {
+    for (const unit of data.attached) units[unit] = await ctx.fleet.ensureDestroyed(unit, { waitMs: 60_000 });
+    units[data.instance] = await ctx.fleet.ensureDestroyed(data.instance, { waitMs: 60_000 });
+  }
+  const seconds = (ctx.clock.now() - started) / 1000;
+  ctx.metrics.fleetActionSeconds.observe({ kind: data.kind }, seconds);
+  ctx.metrics.fleetActions.inc({ service: data.service, kind: data.kind, result: 'done' });
+
+  await recordActionResult(ctx, data, { status: 'done', error: null, result: { units, seconds } });
+  log.info({ units, seconds }, `${data.kind === 'scale_up' ? 'launched' : 'destroyed'} ${data.instance}`);
+  return { decisionId: data.decisionId, kind: data.kind, instance: data.instance, attached: data.attached, outcome: 'done', units };
+}
+
+/**
+ * Mirrors an action's end into etcd in one named transaction (commitActionResult): the action's status, the
+ * instance record (launched, or deleted after a destroy), the template's port slots and a decision record.
+ */
+export async function recordActionResult(
+  ctx: EngineContext,
+  data: ActionJobData,
+  end: { status: 'done' | 'failed'; error: string | null; result: Record<string, unknown> | null },
+): Promise<void> {
+  const config = await ctx.config.current();
+  await retryOnConflict(`recording the result of action ${data.decisionId}`, async () => {
+    const now = ctx.clock.now();
+    const [actionV, records] = await Promise.all([ctx.store.readAction(data.service, data.decisionId), ctx.store.readService(data.service)]);
+    if (!actionV.value || actionV.value.status === 'done') return undefined;
+    const next: ActionRecord = { ...actionV.value, status: end.status, error: end.error, result: end.result, finishedAt: now, attempts: actionV.value.attempts + 1 };
+    let instance: { put: InstanceRecord } | { del: string } | null = null;
+    let instances = records.instances;
+    if (end.status === 'done') {
+      const current = records.instances.find((i) => i.name === data.instance);
+      if (data.kind === 'scale_down') {
+        instances = records.instances.filter((i) => i.name !== data.instance);
+        instance = { del: data.instance };
+      } else if (current && current.state !== 'destroying') {
+        // Only a record still `creating` becomes `launched`: never resurrect one a scale down marked or removed.
+        const launched: InstanceRecord = {
+          ...current,
+          state: 'launched',
+          attached_services: data.attached.map((name) => ({ name, state: 'launched', attached_services: [] })),
+        };
+        instances = records.instances.map((i) => (i.name === data.instance ? launched : i));
+        instance = { put: launched };
+      }
+    }
+    const template = end.status === 'done' && records.template.value ? templateAfter(config, records.template.value, data.service, instances) : null;
+    const record = actionRecordOf(data, end, now);
+    const ok = await commitActionResult(ctx.store, { action: next, actionRevision: actionV.modRevision, templateRevision: records.template.modRevision, template, instance, record });
+    if (!ok) return CONFLICT;
+    ctx.metrics.decisions.inc({ service: data.service, outcome: record.outcome, reason: record.reason ?? '' });
+    return undefined;
+  });
+}
+
+function actionRecordOf(data: ActionJobData, end: { status: 'done' | 'failed'; error: string | null; result: Record<string, unknown> | null }, now: number): DecisionRecord {
+  return {
+    id: deterministicId(now, end.status, data.decisionId),
+    at: now,
+    service: data.service,
+    policy: null,
+    machine: null,
+    direction: data.kind === 'scale_up' ? 'up' : 'down',
+    outcome: end.status === 'done' ? 'action_done' : 'action_failed',
+    reason: end.status === 'done' ? null : end.error,
+    rule: null,
+    inputs: { decisionId: data.decisionId, ...(end.result ?? {}) },
+    action: { kind: data.kind, instance: data.instance, attached: data.attached },
+    message: end.status === 'done'
+      ? `${data.kind === 'scale_up' ? 'launched' : 'destroyed'} ${data.instance}${data.attached.length ? ` with ${data.attached.join(', ')}` : ''} (decision ${data.decisionId})`
+      : `fleet action for ${data.instance} failed after its retries: ${end.error} (decision ${data.decisionId}); retry it from the board`,
+  };
+}

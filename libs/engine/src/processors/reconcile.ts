@@ -1,0 +1,170 @@
+import {
+  attachedInstancesOf,
+  boundRepairRecord,
+  countsOf,
+  deterministicId,
+  findService,
+  instancesNeededForMin,
+  parseInstanceOf,
+  type DynamiteConfig,
+} from '@dynamite/domain';
+import { CONFLICT, commitAdoptedUnit, commitBoundRepair, retryOnConflict, type InstanceRecord, type TemplateRecord } from '@dynamite/store';
+import type { EngineContext } from '../runtime/context';
+import { decideOn, scaleCommitFor, templateAfter, toRecordedInstances } from './scale-decision';
+import { recordActionResult, unitOptionsOf } from './fleet-action';
+
+export interface ReconcileReport {
+  pendingActionsRequeued: number;
+  timersEnsured: number;
+  cooldownsEnsured: number;
+  boundRepairs: string[];
+  healed: string[];
+  adopted: string[];
+  /** False when adoption was asked for but fleet could not be listed (bound repairs were skipped then). */
+  adoptionDone: boolean;
+}
+
+/**
+ * Brings what only lives in Redis back in line with etcd, and etcd's recorded instances in line with fleet:
+ *   - every pending action has its job; every armed timer and running cooldown has its delayed job
+ *     (job ids are deterministic, so this is a no-op when they exist);
+ *   - every service has at least min_instance and at most max_instance active instances (bound repairs);
+ *   - every recorded `launched` instance whose units fleet lost is launched again.
+ * Runs periodically (a job scheduler), at scheduler start and after Redis was wiped.
+ */
+export async function reconcile(ctx: EngineContext, opts: { adopt?: boolean; heal?: boolean } = {}): Promise<ReconcileReport> {
+  const config = await ctx.config.current();
+  const now = ctx.clock.now();
+  const report: ReconcileReport = { pendingActionsRequeued: 0, timersEnsured: 0, cooldownsEnsured: 0, boundRepairs: [], healed: [], adopted: [], adoptionDone: !opts.adopt };
+
+  for (const action of await ctx.store.listActions()) {
+    if (action.status !== 'pending') continue;
+    const job = await ctx.jobs.ensureAction(action);
+    if (job?.failed) {
+      const data = { service: action.service, decisionId: action.decisionId, kind: action.kind, instance: action.instance, attached: action.attached, reason: action.reason };
+      await recordActionResult(ctx, data, { status: 'failed', error: job.failed, result: null });
+    }
+    report.pendingActionsRequeued += 1;
+  }
+  const { machines, cooldowns } = await ctx.store.listPolicyState();
+  for (const m of machines) {
+    const armed = m.stored.state.armed;
+    if (!armed) continue;
+    await ctx.jobs.ensureTimer({ service: m.service, policy: m.policy, machine: m.machine }, armed.timerId, armed.expiresAt, now);
+    report.timersEnsured += 1;
+  }
+  for (const c of cooldowns) {
+    if (c.cooldown.until <= now) continue;
+    await ctx.jobs.addCooldownEnd({ service: c.service, policy: c.policy, until: c.cooldown.until, decisionId: c.cooldown.decisionId }, now);
+    report.cooldownsEnsured += 1;
+  }
+
+  let fleetUnits: Set<string> | null = null;
+  if (opts.adopt || opts.heal !== false) {
+    try {
+      fleetUnits = new Set((await ctx.fleet.listUnits()).map((u) => u.name));
+    } catch (err) {
+      ctx.log.warn({ err: String(err) }, 'fleet unreachable during reconcile; skipping adoption and healing');
+    }
+  }
+  if (opts.adopt && fleetUnits) {
+    report.adopted = await adoptUnits(ctx, config, [...fleetUnits]);
+    report.adoptionDone = true;
+  }
+
+  for (const service of config.services) {
+    if (service.isAttached) continue;
+    // Never create instances before the ones fleet already runs were adopted.
+    if (report.adoptionDone) report.boundRepairs.push(...(await repairBounds(ctx, config, service.name)));
+    if (fleetUnits && opts.heal !== false) report.healed.push(...(await healService(ctx, service.name, fleetUnits)));
+  }
+  return report;
+}
+
+/**
+ * Decides the scale ups min_instance still needs, and the scale downs a lowered max_instance asks for: each decided
+ * once on the records read, and committed with them (commitBoundRepair), one instance at a time.
+ */
+async function repairBounds(ctx: EngineContext, config: DynamiteConfig, service: string): Promise<string[]> {
+  const svc = findService(config, service)!;
+  const done: string[] = [];
+  for (let i = 0; i < 100; i += 1) {
+    const repaired = await retryOnConflict(`bound repair of ${service}`, async () => {
+      const records = await ctx.store.readService(service);
+      if (!records.template.value) return null;
+      const instances = toRecordedInstances(records.instances);
+      const needed = instancesNeededForMin(config, service, instances);
+      const over = countsOf(instances).active - svc.maxInstance;
+      if (needed <= 0 && over <= 0) return null;
+      const now = ctx.clock.now();
+      const bound = needed > 0 ? 'min_instance' as const : 'max_instance' as const;
+      const decided = decideOn(config, records, needed > 0 ? { direction: 'up' } : { direction: 'down', target: { kind: 'newest' } });
+      // A repair that cannot act (e.g. over max only through a failed creation) is not recorded on every reconcile.
+      if (decided.decision.outcome !== 'action') return null;
+      const decisionId = deterministicId(now, bound, service, records.template.modRevision);
+      const record = boundRepairRecord({ service, decisionId, at: now, bound, limit: bound === 'min_instance' ? svc.minInstance : svc.maxInstance }, decided.decision, decided.before, { needed, over });
+      const scale = scaleCommitFor(config, decided, { decisionId, reason: bound, now, dueAt: null, cooldown: null });
+      if (!(await commitBoundRepair(ctx.store, { service, templateRevision: records.template.modRevision, record, scale }))) return CONFLICT;
+      ctx.metrics.decisions.inc({ service, outcome: record.outcome, reason: record.reason ?? '' });
+      ctx.log.info({ decisionId, service, outcome: record.outcome, reason: bound }, record.message);
+      return scale;
+    });
+    if (!repaired) return done;
+    await ctx.jobs.addAction(repaired.action);
+    done.push(`${repaired.action.kind} ${repaired.action.instance}`);
+  }
+  return done;
+}
+
+/** Records fleet units that are instances of configured services but unknown to etcd (at scheduler start). */
+async function adoptUnits(ctx: EngineContext, config: DynamiteConfig, units: string[]): Promise<string[]> {
+  const adopted: string[] = [];
+  for (const unit of units.sort()) {
+    const match = parseInstanceOf(config, unit);
+    if (!match) continue;
+    const done = await retryOnConflict(`adopting ${unit}`, async () => {
+      const records = await ctx.store.readService(match.service);
+      if (!records.template.value || records.instances.some((i) => i.name === unit)) return false;
+      const instance: InstanceRecord = {
+        name: unit,
+        state: 'launched',
+        attached_services: attachedInstancesOf(config, match.service, unit).map((name) => ({ name, state: 'launched', attached_services: [] })),
+        port: match.port,
+        created_at: ctx.clock.now(),
+        decision_id: null,
+        origin: 'adopted',
+      };
+      const template = templateAfter(config, records.template.value, match.service, [...records.instances, instance]);
+      return (await commitAdoptedUnit(ctx.store, { service: match.service, templateRevision: records.template.modRevision, template, instance })) ? true : CONFLICT;
+    });
+    if (done) {
+      adopted.push(unit);
+      ctx.log.info({ service: match.service, instance: unit }, `adopted ${unit}, already in fleet`);
+    }
+  }
+  return adopted;
+}
+
+/** Launches again the units of recorded `launched` instances that fleet no longer has. */
+async function healService(ctx: EngineContext, service: string, fleetUnits: Set<string>): Promise<string[]> {
+  const records = await ctx.store.readService(service);
+  const template: TemplateRecord | null = records.template.value;
+  if (!template) return [];
+  const healed: string[] = [];
+  for (const instance of records.instances) {
+    if (instance.state !== 'launched') continue;
+    const names = [instance.name, ...instance.attached_services.map((a) => a.name)];
+    const missing = names.filter((n) => !fleetUnits.has(n));
+    if (missing.length === 0) continue;
+    try {
+      for (const a of instance.attached_services) await ctx.fleet.ensureSubmitted(a.name, unitOptionsOf(template, a.name));
+      await ctx.fleet.ensureSubmitted(instance.name, unitOptionsOf(template, instance.name));
+      for (const name of names) await ctx.fleet.launch(name);
+      healed.push(instance.name);
+      ctx.log.warn({ service, instance: instance.name, missing }, `fleet had lost ${missing.join(', ')}; launched again`);
+    } catch (err) {
+      ctx.log.error({ service, instance: instance.name, err: String(err) }, 'could not heal instance');
+    }
+  }
+  return healed;
+}

@@ -1,0 +1,73 @@
+import { findService, keys, parseConfigObject, usedPortNumbers, type DynamiteConfig } from '@dynamite/domain';
+import { loadConfig, loadConfigFromObject, type UnitFileSource } from '@dynamite/config-loader';
+import { CONFLICT, commitTemplate, parseJson, retryOnConflict, type StateStore, type TemplateRecord } from '@dynamite/store';
+import { buildTemplate } from './template-record';
+
+/** A config that could not be loaded: every problem, each naming its place. */
+export class ConfigLoadError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigLoadError';
+  }
+}
+
+export interface LoadedConfig {
+  config: DynamiteConfig;
+  /** Unit files by name, or null when the stored templates are to be kept (no folders to read them from). */
+  unitFiles: Map<string, UnitFileSource> | null;
+  source: 'file' | 'etcd';
+}
+
+/**
+ * The config to run with: the file given wins (and replaces the stored copy); without one, the copy stored in etcd
+ * by an earlier start, with unit files from the folders if they are there, else the templates stored in etcd.
+ */
+export async function resolveConfig(store: StateStore, opts: { configFile?: string; serviceFolders?: string[] }): Promise<LoadedConfig> {
+  if (opts.configFile) {
+    const loaded = loadConfig({ configFile: opts.configFile, serviceFolders: opts.serviceFolders ?? [] });
+    if (!loaded.ok) throw new ConfigLoadError(loaded.errors.map((e) => `${e.path}: ${e.message}`));
+    return { config: loaded.config, unitFiles: loaded.unitFiles, source: 'file' };
+  }
+  const stored = parseJson<unknown>(await store.getString(keys.applicationConfiguration));
+  if (stored === null) {
+    throw new ConfigLoadError([`no config file given (-c/--config_file) and none stored in etcd at ${keys.applicationConfiguration}`]);
+  }
+  const fromFolders = loadConfigFromObject(stored, { serviceFolders: opts.serviceFolders ?? [] });
+  if (fromFolders.ok) return { config: fromFolders.config, unitFiles: fromFolders.unitFiles, source: 'etcd' };
+  // The folders are not here (another machine): keep the stored templates, but the config itself must be valid.
+  const parsed = parseConfigObject(stored);
+  if (!parsed.ok) throw new ConfigLoadError(parsed.errors.map((e) => `${keys.applicationConfiguration}: ${e.path}: ${e.message}`));
+  return { config: parsed.config, unitFiles: null, source: 'etcd' };
+}
+
+/**
+ * Writes the original's bookkeeping keys: the status (Initializing/Recovering -> Running), the config as JSON and
+ * one template per service. Existing instance records are kept: a restarted engine carries on.
+ */
+export async function writeEngineState(store: StateStore, loaded: LoadedConfig): Promise<'fresh' | 'recovered'> {
+  const previous = await store.getString(keys.applicationStatus);
+  const recovering = previous === 'Running' || previous === 'Recovering' || previous === 'Initializing';
+  await store.etcd.put(keys.applicationStatus).value(recovering ? 'Recovering' : 'Initializing');
+  if (loaded.source === 'file') {
+    await store.etcd.put(keys.applicationConfiguration).value(JSON.stringify(loaded.config.raw));
+  }
+  if (loaded.unitFiles) {
+    for (const service of loaded.config.services) {
+      if (service.isAttached) continue;
+      const template = buildTemplate(loaded.config, service, loaded.unitFiles);
+      await writeTemplate(store, loaded.config, service.name, template);
+    }
+  }
+  await store.etcd.put(keys.applicationStatus).value('Running');
+  return recovering ? 'recovered' : 'fresh';
+}
+
+async function writeTemplate(store: StateStore, config: DynamiteConfig, service: string, template: TemplateRecord): Promise<void> {
+  const svc = findService(config, service);
+  await retryOnConflict(`writing the template of ${service}`, async () => {
+    const records = await store.readService(service);
+    const used = svc ? usedPortNumbers(svc, records.instances) : undefined;
+    const next: TemplateRecord = { ...template, ...(used ? { used_port_numbers: used } : {}) };
+    return (await commitTemplate(store, service, records.template.modRevision, next)) ? undefined : CONFLICT;
+  });
+}

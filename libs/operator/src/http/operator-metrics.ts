@@ -1,0 +1,144 @@
+import { Gauge, Registry } from 'prom-client';
+import type { Queue } from 'bullmq';
+import { prefixEnd, type DynamiteConfig } from '@dynamite/domain';
+import type { StateStore } from '@dynamite/store';
+import type { EngineMetrics } from '@dynamite/engine';
+import { buildOverview } from '../overview';
+import { withDeadline, type Dependency, type Probes } from './probes';
+
+/** BullMQ job states reported per queue (every state `getJobCounts` knows). */
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
+
+export interface ScrapeSources {
+  metrics: EngineMetrics;
+  store: StateStore;
+  config: () => Promise<DynamiteConfig>;
+  queues: Queue[];
+  probes: Probes;
+  /** Revision of the newest sample event the scheduler's watch turned into jobs (null before it started). */
+  watchRevision: () => string | null;
+  /** The metrics prefix the watch reads (`/metrics/`). */
+  watchPrefix: () => string | null;
+  now: () => number;
+  timeoutMs: number;
+}
+
+/**
+ * `/metrics`: the engine's registry (counters and histograms the scheduler and worker increment as they work,
+ * plus process metrics) followed by gauges computed at scrape time from Redis, etcd and fleet. The gauges live in
+ * their own registry so one EngineMetrics can be served by several listeners.
+ */
+export class OperatorMetrics {
+  readonly registry = new Registry();
+  private readonly queueJobs: Gauge<'queue' | 'state'>;
+  private readonly armedTimers: Gauge<'service' | 'policy'>;
+  private readonly cooldownsActive: Gauge<'service' | 'policy'>;
+  private readonly cooldownRemaining: Gauge<'service' | 'policy'>;
+  private readonly desired: Gauge<'service'>;
+  private readonly actual: Gauge<'service'>;
+  private readonly min: Gauge<'service'>;
+  private readonly max: Gauge<'service'>;
+  private readonly actions: Gauge<'service' | 'status'>;
+  private readonly watchLag: Gauge<string>;
+  private readonly watchPending: Gauge<string>;
+  private readonly up: Gauge<'dependency'>;
+  private readonly scrapeErrors: Gauge<'source'>;
+
+  constructor(private readonly src: ScrapeSources) {
+    const registers = [this.registry];
+    this.queueJobs = new Gauge({ name: 'dynamite_queue_jobs', help: 'Jobs per queue and state (BullMQ getJobCounts) at scrape time', labelNames: ['queue', 'state'], registers });
+    this.armedTimers = new Gauge({ name: 'dynamite_armed_timers', help: 'Policy state machines with a running period timer', labelNames: ['service', 'policy'], registers });
+    this.cooldownsActive = new Gauge({ name: 'dynamite_cooldowns_active', help: '1 while the policy is in cooldown, else 0', labelNames: ['service', 'policy'], registers });
+    this.cooldownRemaining = new Gauge({ name: 'dynamite_cooldown_remaining_seconds', help: 'Seconds until the policy cooldown ends (0 when none)', labelNames: ['service', 'policy'], registers });
+    this.desired = new Gauge({ name: 'dynamite_instances_desired', help: 'Recorded active instances (creating + launched) per service', labelNames: ['service'], registers });
+    this.actual = new Gauge({ name: 'dynamite_instances_actual', help: 'Instances fleet reports launched per service (absent when fleet is unreachable)', labelNames: ['service'], registers });
+    this.min = new Gauge({ name: 'dynamite_instances_min', help: 'min_instance per service', labelNames: ['service'], registers });
+    this.max = new Gauge({ name: 'dynamite_instances_max', help: 'max_instance per service', labelNames: ['service'], registers });
+    this.actions = new Gauge({ name: 'dynamite_actions_unfinished', help: 'Recorded fleet actions not done yet, by status (failed ones wait for a retry from the board)', labelNames: ['service', 'status'], registers });
+    this.watchLag = new Gauge({ name: 'dynamite_watch_lag_revisions', help: "etcd's current revision minus the revision of the newest sample the scheduler's watch handled (grows with any etcd write while no samples arrive)", registers });
+    this.watchPending = new Gauge({ name: 'dynamite_watch_pending_samples', help: 'Sample keys written after the revision the watch handled: samples not yet turned into jobs (0 when the watch is caught up)', registers });
+    this.up = new Gauge({ name: 'dynamite_dependency_up', help: '1 when the dependency answered its probe during this scrape, else 0', labelNames: ['dependency'], registers });
+    this.scrapeErrors = new Gauge({ name: 'dynamite_scrape_errors', help: '1 when this scrape could not compute the gauges of the source (see the log)', labelNames: ['source'], registers });
+  }
+
+  get contentType(): string {
+    return this.src.metrics.registry.contentType;
+  }
+
+  /** The full text of one scrape. */
+  async render(): Promise<string> {
+    await this.refresh();
+    const engine = await this.src.metrics.registry.metrics();
+    const mine = await this.registry.metrics();
+    return `${engine.trimEnd()}\n${mine}`;
+  }
+
+  private async refresh(): Promise<void> {
+    const t = this.src.timeoutMs;
+    const [probes, counts, fleet, lag] = await Promise.all([
+      this.src.probes.all(),
+      Promise.all(this.src.queues.map(async (q) => ({ queue: q.name, counts: await withDeadline(q.getJobCounts(...QUEUE_STATES), t, 'Redis') })))
+        .catch(() => null),
+      this.src.probes.fleetUnits(),
+      this.readWatchLag().catch(() => null),
+    ]);
+    const overview = await withDeadline(
+      this.src.config().then((config) => buildOverview(this.src.store, config, { now: this.src.now(), decisions: 0, fleet })),
+      t,
+      'etcd',
+    ).catch(() => null);
+
+    // Everything was read; now replace the gauges in one synchronous step, so a scrape never sees a half-set.
+    for (const g of [this.queueJobs, this.armedTimers, this.cooldownsActive, this.cooldownRemaining, this.desired, this.actual, this.min, this.max, this.actions, this.watchLag, this.watchPending, this.up, this.scrapeErrors]) {
+      g.reset();
+    }
+    for (const [dep, result] of Object.entries(probes) as [Dependency, { ok: boolean }][]) this.up.set({ dependency: dep }, result.ok ? 1 : 0);
+    this.scrapeErrors.set({ source: 'redis' }, counts === null ? 1 : 0);
+    this.scrapeErrors.set({ source: 'etcd' }, overview === null ? 1 : 0);
+    this.scrapeErrors.set({ source: 'fleet' }, 'error' in fleet ? 1 : 0);
+    if (counts) {
+      for (const { queue, counts: c } of counts) {
+        for (const state of QUEUE_STATES) this.queueJobs.set({ queue, state }, c[state] ?? 0);
+      }
+    }
+    for (const svc of overview?.services ?? []) {
+      this.desired.set({ service: svc.name }, svc.desired);
+      if (svc.actual !== null) this.actual.set({ service: svc.name }, svc.actual);
+      if (svc.min !== null) this.min.set({ service: svc.name }, svc.min);
+      if (svc.max !== null) this.max.set({ service: svc.name }, svc.max);
+      for (const p of svc.policies) {
+        const labels = { service: svc.name, policy: p.name };
+        this.armedTimers.set(labels, p.armed.length);
+        this.cooldownsActive.set(labels, p.cooldown ? 1 : 0);
+        this.cooldownRemaining.set(labels, p.cooldown ? p.cooldown.remainingMs / 1000 : 0);
+      }
+      for (const status of ['pending', 'failed'] as const) {
+        this.actions.set({ service: svc.name, status }, svc.actions.filter((a) => a.status === status).length);
+      }
+    }
+    if (lag) {
+      this.watchLag.set(lag.revisions);
+      this.watchPending.set(lag.pending);
+    }
+  }
+
+  private async readWatchLag(): Promise<{ revisions: number; pending: number } | null> {
+    const handled = this.src.watchRevision();
+    const prefix = this.src.watchPrefix();
+    if (handled === null || prefix === null) return null;
+    const current = BigInt(await withDeadline(this.src.store.currentRevision(), this.src.timeoutMs, 'etcd'));
+    const res = await withDeadline(
+      this.src.store.etcd.kv.range({
+        key: Buffer.from(prefix),
+        range_end: Buffer.from(prefixEnd(prefix), 'latin1'),
+        min_mod_revision: (BigInt(handled) + 1n).toString(),
+        // Not count_only: etcd counts before it applies min_mod_revision; the keys it returns are filtered.
+        keys_only: true,
+      }),
+      this.src.timeoutMs,
+      'etcd',
+    );
+    const revisions = current - BigInt(handled);
+    return { revisions: Number(revisions < 0n ? 0n : revisions), pending: res.kvs.length };
+  }
+}

@@ -1,0 +1,3 @@
+export * from './http';
+export * from './overview';
+export * from './worker-metrics-server';

@@ -1,0 +1,139 @@
+import { keys, type DecisionRecord } from '@dynamite/domain';
+import type { ActionRecord, CooldownRecord, InstanceRecord, StoredMachine, TemplateRecord } from './records';
+import type { Guard, StateStore, Write } from './state-store';
+
+/**
+ * The engine's named etcd transactions. Each is one guarded commit: it applies only if every key it was decided
+ * on is still at the revision read, so concurrent workers never commit on stale state. A commit that lost the
+ * race returns false; the caller reads again and decides again (retryOnConflict).
+ */
+
+/** Returned by an attempt whose commit lost the race to a concurrent writer. */
+export const CONFLICT = Symbol('conflict');
+
+/** The one read-decide-commit loop: runs `attempt` on fresh reads until it does not report a conflict. */
+export async function retryOnConflict<T>(what: string, attempt: (n: number) => Promise<T | typeof CONFLICT>, max = 25): Promise<T> {
+  for (let n = 1; n <= max; n += 1) {
+    const result = await attempt(n);
+    if (result !== CONFLICT) return result;
+  }
+  throw new Error(`${what}: gave up after ${max} conflicting commits`);
+}
+
+/** A decided scale action and everything it changes in its service's records. */
+export interface ScaleCommit {
+  service: string;
+  /** The template revision the decision was made on: a concurrent decision for the service moves it. */
+  templateRevision: string;
+  /** The template with the port slots after the action. */
+  template: TemplateRecord;
+  /** The instance created (`creating`) or marked `destroying`. */
+  instance: InstanceRecord;
+  action: ActionRecord;
+  /** The cooldown the decision starts (policy decisions only). */
+  cooldown: { policy: string; record: CooldownRecord } | null;
+}
+
+function scaleGuardsAndWrites(scale: ScaleCommit): { guards: Guard[]; writes: Write[] } {
+  const writes: Write[] = [
+    { put: keys.instance(scale.service, scale.instance.name), value: JSON.stringify(scale.instance) },
+    { put: keys.serviceTemplate(scale.service), value: JSON.stringify(scale.template) },
+    { put: keys.action(scale.service, scale.action.decisionId), value: JSON.stringify(scale.action) },
+  ];
+  if (scale.cooldown) writes.push({ put: keys.cooldown(scale.service, scale.cooldown.policy), value: JSON.stringify(scale.cooldown.record) });
+  return {
+    guards: [
+      { key: keys.serviceTemplate(scale.service), modRevision: scale.templateRevision },
+      // Created only if absent: one decision id never becomes two actions.
+      { key: keys.action(scale.service, scale.action.decisionId), modRevision: '0' },
+    ],
+    writes,
+  };
+}
+
+function recordWrites(service: string, records: DecisionRecord[]): Write[] {
+  return records.map((r) => ({ put: keys.decision(service, r.id), value: JSON.stringify(r) }));
+}
+
+/**
+ * Commit a policy step: the state machine's new state and cursor, its decision records and, when it fired, the
+ * decision made for the fire -- guarded by the template revision it was made on, with the action and all it
+ * changes when it decided one. Guarded by the machine and its policy's cooldown too.
+ */
+export function commitPolicyStep(store: StateStore, step: {
+  service: string;
+  policy: string;
+  machine: string;
+  machineRevision: string;
+  cooldownRevision: string;
+  next: StoredMachine;
+  records: DecisionRecord[];
+  fired: { templateRevision: string; scale: ScaleCommit | null } | null;
+}): Promise<boolean> {
+  const guards: Guard[] = [
+    { key: keys.machine(step.service, step.policy, step.machine), modRevision: step.machineRevision },
+    { key: keys.cooldown(step.service, step.policy), modRevision: step.cooldownRevision },
+  ];
+  const writes: Write[] = [
+    { put: keys.machine(step.service, step.policy, step.machine), value: JSON.stringify(step.next) },
+    ...recordWrites(step.service, step.records),
+  ];
+  if (step.fired) {
+    const scale = step.fired.scale ? scaleGuardsAndWrites(step.fired.scale) : null;
+    guards.push(...(scale?.guards ?? [{ key: keys.serviceTemplate(step.service), modRevision: step.fired.templateRevision }]));
+    writes.push(...(scale?.writes ?? []));
+  }
+  return store.commit(guards, writes);
+}
+
+/** Commit a bound repair (min/max): its record and, when it decided one, the action. */
+export function commitBoundRepair(store: StateStore, repair: { service: string; templateRevision: string; record: DecisionRecord; scale: ScaleCommit | null }): Promise<boolean> {
+  const scale = repair.scale ? scaleGuardsAndWrites(repair.scale) : null;
+  const guards = scale?.guards ?? [{ key: keys.serviceTemplate(repair.service), modRevision: repair.templateRevision }];
+  return store.commit(guards, [...recordWrites(repair.service, [repair.record]), ...(scale?.writes ?? [])]);
+}
+
+/**
+ * Commit the end of a fleet action: the action's status, the instance (now launched, or deleted after a destroy,
+ * or unchanged), the template's port slots and the record. Guarded by the action and the template.
+ */
+export function commitActionResult(store: StateStore, end: {
+  action: ActionRecord;
+  actionRevision: string;
+  templateRevision: string;
+  template: TemplateRecord | null;
+  instance: { put: InstanceRecord } | { del: string } | null;
+  record: DecisionRecord;
+}): Promise<boolean> {
+  const service = end.action.service;
+  const writes: Write[] = [{ put: keys.action(service, end.action.decisionId), value: JSON.stringify(end.action) }];
+  if (end.instance && 'put' in end.instance) writes.push({ put: keys.instance(service, end.instance.put.name), value: JSON.stringify(end.instance.put) });
+  if (end.instance && 'del' in end.instance) writes.push({ del: keys.instance(service, end.instance.del) });
+  if (end.template) writes.push({ put: keys.serviceTemplate(service), value: JSON.stringify(end.template) });
+  writes.push(...recordWrites(service, [end.record]));
+  return store.commit([
+    { key: keys.action(service, end.action.decisionId), modRevision: end.actionRevision },
+    { key: keys.serviceTemplate(service), modRevision: end.templateRevision },
+  ], writes);
+}
+
+/** Record a unit fleet already runs as an instance of `service` (adoption at scheduler start). */
+export function commitAdoptedUnit(store: StateStore, adopt: { service: string; templateRevision: string; template: TemplateRecord; instance: InstanceRecord }): Promise<boolean> {
+  return store.commit(
+    [{ key: keys.serviceTemplate(adopt.service), modRevision: adopt.templateRevision }],
+    [
+      { put: keys.instance(adopt.service, adopt.instance.name), value: JSON.stringify(adopt.instance) },
+      { put: keys.serviceTemplate(adopt.service), value: JSON.stringify(adopt.template) },
+    ],
+  );
+}
+
+/** Write a service's template (at scheduler start), keeping the port slots of its recorded instances. */
+export function commitTemplate(store: StateStore, service: string, templateRevision: string, template: TemplateRecord): Promise<boolean> {
+  return store.commit([{ key: keys.serviceTemplate(service), modRevision: templateRevision }], [{ put: keys.serviceTemplate(service), value: JSON.stringify(template) }]);
+}
+
+/** Delete a key only if nobody changed it since it was read (garbage collection of actions and idle machines). */
+export function deleteIfUnchanged(store: StateStore, key: string, modRevision: string): Promise<boolean> {
+  return store.commit([{ key, modRevision }], [{ del: key }]);
+}
