@@ -93,7 +93,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
     };
     await rebuild('start');
 
-    await sampleWatch.start();
+    await sampleWatch.start(mode);
     log.info({ prefix: sampleWatch.prefix, revision: sampleWatch.revision }, 'watching samples');
     if (opts.http) http = await startOperatorListener({ ctx, redis, watch: sampleWatch, log }, opts.http);
 

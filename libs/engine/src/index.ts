@@ -4,6 +4,7 @@ export * from './runtime/context';
 export * from './runtime/job-producer';
 export * from './runtime/logger';
 export * from './runtime/metrics';
+export * from './runtime/record-rejections';
 export * from './runtime/sample-rejections';
 export * from './processors/dispatch';
 export * from './processors/fleet-action';

@@ -2,7 +2,6 @@ import {
   describeRule,
   findPolicy,
   findService,
-  keys,
   parseInstanceOf,
   type DecisionRecord,
   type DynamiteConfig,
@@ -148,7 +147,7 @@ export async function buildOverview(store: StateStore, config: DynamiteConfig, o
   const { now } = opts;
   const fleetUnits = opts.fleet !== null && 'units' in opts.fleet ? new Map(opts.fleet.units.map((u) => [u.name, u])) : null;
   const [statusText, { machines, cooldowns }, actions, names] = await Promise.all([
-    store.getString(keys.applicationStatus),
+    store.readApplicationStatus(),
     store.listPolicyState(),
     store.listActions(),
     listServiceNames(store, config),
@@ -158,7 +157,7 @@ export async function buildOverview(store: StateStore, config: DynamiteConfig, o
   const services = await Promise.all(selected.map(async ({ name, config: svc }): Promise<ServiceView> => {
     const [records, decisions] = await Promise.all([
       store.readService(name),
-      opts.decisions > 0 ? store.listDecisions<DecisionRecord>(name, opts.decisions) : Promise.resolve([] as DecisionRecord[]),
+      opts.decisions > 0 ? store.listDecisions(name, opts.decisions) : Promise.resolve([] as DecisionRecord[]),
     ]);
     const instances = records.instances
       .slice()

@@ -1,10 +1,38 @@
 import { Range, type Etcd3 } from 'etcd3';
-import { keys, parseCooldownKey, parseMachineKey, parseRunKey, TEMPLATE_LEAF } from '@dynamite/domain';
+import type { IKeyValue } from 'etcd3/lib/rpc';
 import {
-  parseJson,
+  keys,
+  matchInstanceName,
+  attachedProblem,
+  parseActionKey,
+  parseCooldownKey,
+  parseMachineKey,
+  parseRunKey,
+  prefixEnd,
+  TEMPLATE_LEAF,
+  type DecisionRecord,
+  type InstanceNaming,
+} from '@dynamite/domain';
+import {
+  RECORD_NAME,
+  RecordProblem,
+  REVISION,
+  parseActionRecord,
+  parseApplicationStatus,
+  parseCooldownRecord,
+  parseDecisionRecord,
+  parseInstanceRecord,
+  parseStat,
+  parseStoredMachine,
+  parseStoredRevision,
+  parseTemplateRecord,
   type ActionRecord,
+  type ApplicationStatus,
   type CooldownRecord,
   type InstanceRecord,
+  type RecordKind,
+  type RecordRejection,
+  type RejectionSink,
   type StoredMachine,
   type TemplateRecord,
 } from './records';
@@ -20,6 +48,8 @@ export interface ServiceRecords {
   service: string;
   template: Versioned<TemplateRecord>;
   instances: InstanceRecord[];
+  /** The mod revision of each instance record, by name. */
+  instanceRevisions: Record<string, string>;
 }
 
 export interface StoredMachineEntry { service: string; policy: string; machine: string; stored: StoredMachine }
@@ -38,18 +68,63 @@ function modRev(kv: { mod_revision?: string | number | null } | undefined): stri
   return kv?.mod_revision ? String(kv.mod_revision) : '0';
 }
 
+/** What the service's template record says about the names of its instances. */
+export function namingOfTemplate(service: string, template: TemplateRecord): InstanceNaming {
+  const details = template.service_config_details as { name_of_unit_file: string; base_instance_prefix_number?: number | null; max_instance?: number | null; ports_per_instance?: number | null };
+  return {
+    service,
+    isTemplate: template.is_template,
+    unitFile: details.name_of_unit_file,
+    basePort: details.base_instance_prefix_number ?? null,
+    maxInstance: details.max_instance ?? 1,
+    portsPerInstance: details.ports_per_instance ?? 1,
+    attached: template.attached_services.map((a) => ({
+      name: a.name,
+      isTemplate: a.is_template,
+      unitFile: (a.service_config_details as { name_of_unit_file: string }).name_of_unit_file,
+    })),
+  };
+}
+
+/** Why an instance record cannot belong to the service its template describes, or null. */
+export function instanceProblem(naming: InstanceNaming, instance: InstanceRecord): string | null {
+  const match = matchInstanceName(naming, instance.name);
+  if (!match.ok) return match.problem;
+  return attachedProblem(naming, instance.name, instance.attached_services.map((a) => a.name));
+}
+
 /**
  * The /_dynamite layout in etcd, read and written as whole records. Every multi-key change is one transaction
  * guarded by the mod revisions the caller read, so concurrent workers can never commit on stale state: the loser
  * re-reads and decides again.
+ *
+ * Every record read is checked (records.ts): one that fails is left out of the answer -- its mod revision is still
+ * returned, so a guarded commit may replace it -- and reported to `onReject`.
  */
 export class StateStore {
-  constructor(readonly etcd: Etcd3) {}
+  constructor(readonly etcd: Etcd3, private readonly onReject: RejectionSink = () => undefined) {}
 
-  async getVersioned<T>(key: string): Promise<Versioned<T>> {
+  /** Reports a record a caller refuses to act on (e.g. an instance outside its service's ports, never launched). */
+  report(rejection: RecordRejection): void {
+    this.onReject(rejection);
+  }
+
+  /** Parses a record, reporting and dropping it when it fails. */
+  private accept<T>(kind: RecordKind, kv: IKeyValue, parse: (text: string) => T): T | null {
+    try {
+      return parse(kv.value.toString('utf8'));
+    } catch (err) {
+      if (!(err instanceof RecordProblem)) throw err;
+      this.onReject({ kind, key: kv.key.toString('utf8'), modRevision: modRev(kv), reason: err.reason, message: err.message });
+      return null;
+    }
+  }
+
+  private async readOne<T>(kind: RecordKind, key: string, parse: (text: string, currentRevision: string) => T): Promise<Versioned<T>> {
     const res = await this.etcd.get(key).exec();
     const kv = res.kvs[0];
-    return { value: kv ? parseJson<T>(kv.value.toString('utf8')) : null, modRevision: modRev(kv) };
+    const current = String(res.header.revision);
+    return { value: kv ? this.accept(kind, kv, (text) => parse(text, current)) : null, modRevision: modRev(kv) };
   }
 
   async getString(key: string): Promise<string | null> {
@@ -68,38 +143,66 @@ export class StateStore {
 
   // ---- services: template + instances -------------------------------------------------------------------
 
+  /**
+   * The service's template and its instances, read at one revision. An instance is kept only when it is one the
+   * template's service would have: `<service>@<port>.service` (or its unit file), with its own attached units.
+   */
   async readService(service: string): Promise<ServiceRecords> {
     const res = await this.etcd.getAll().prefix(keys.servicePrefix(service)).exec();
     let template: Versioned<TemplateRecord> = { value: null, modRevision: '0' };
-    const instances: InstanceRecord[] = [];
+    const candidates: { kv: IKeyValue; instance: InstanceRecord }[] = [];
     for (const kv of res.kvs) {
       const leaf = parseRunKey(kv.key.toString('utf8'))?.leaf;
       if (leaf === undefined) continue;
-      const text = kv.value.toString('utf8');
       if (leaf === TEMPLATE_LEAF) {
-        template = { value: parseJson<TemplateRecord>(text), modRevision: modRev(kv) };
+        template = { value: this.accept('template', kv, (text) => parseTemplateRecord(service, text)), modRevision: modRev(kv) };
       } else {
-        const record = parseJson<Partial<InstanceRecord>>(text);
-        if (record) instances.push(normalizeInstance(leaf, record));
+        const instance = this.accept('instance', kv, (text) => parseInstanceRecord(leaf, text));
+        if (instance) candidates.push({ kv, instance });
       }
     }
-    return { service, template, instances };
+    const naming = template.value ? namingOfTemplate(service, template.value) : null;
+    const instances: InstanceRecord[] = [];
+    const instanceRevisions: Record<string, string> = {};
+    for (const { kv, instance } of candidates) {
+      const member = this.accept('instance', kv, () => {
+        const problem = naming ? instanceProblem(naming, instance) : null;
+        if (problem !== null) throw new RecordProblem('not_an_instance', problem);
+        return instance;
+      });
+      if (member === null) continue;
+      instances.push(member);
+      instanceRevisions[member.name] = modRev(kv);
+    }
+    return { service, template, instances, instanceRevisions };
   }
 
-  /** Every service that has keys under /_dynamite/run/service/. */
+  /** Every service that has keys under /_dynamite/run/service/; a name that is not a fleet name is reported and left out. */
   async recordedServices(): Promise<string[]> {
-    const all = await this.etcd.getAll().prefix(keys.runPrefix).keys();
-    return [...new Set(all.map((k) => parseRunKey(k)?.service).filter((s): s is string => s !== undefined))].sort();
+    const res = await this.etcd.kv.range({ key: Buffer.from(keys.runPrefix), range_end: Buffer.from(prefixEnd(keys.runPrefix), 'latin1'), keys_only: true });
+    const names = new Set<string>();
+    for (const kv of res.kvs) {
+      const parsed = parseRunKey(kv.key.toString('utf8'));
+      if (parsed === null) continue;
+      const { service } = parsed;
+      const ok = this.accept(parsed.leaf === TEMPLATE_LEAF ? 'template' : 'instance', kv, () => {
+        if (!RECORD_NAME.test(service)) throw new RecordProblem('invalid', `the key's service name ${JSON.stringify(service)} is not a fleet name`);
+        return service;
+      });
+      if (ok !== null) names.add(ok);
+    }
+    return [...names].sort();
   }
 
   // ---- policy state -------------------------------------------------------------------------------------
 
+  /** A stored machine; one whose cursor is a revision etcd has not reached (it would never read a sample) is rejected. */
   readMachine(service: string, policy: string, machine: string): Promise<Versioned<StoredMachine>> {
-    return this.getVersioned<StoredMachine>(keys.machine(service, policy, machine));
+    return this.readOne('machine', keys.machine(service, policy, machine), (text, current) => checkCursor(parseStoredMachine(text), current));
   }
 
   readCooldown(service: string, policy: string): Promise<Versioned<CooldownRecord>> {
-    return this.getVersioned<CooldownRecord>(keys.cooldown(service, policy));
+    return this.readOne('cooldown', keys.cooldown(service, policy), parseCooldownRecord);
   }
 
   /**
@@ -107,16 +210,22 @@ export class StateStore {
    * re-create after a restart or a Redis wipe, and for the operator's views).
    */
   async listPolicyState(): Promise<{ machines: StoredMachineEntry[]; cooldowns: CooldownEntry[] }> {
-    const all = await this.etcd.getAll().prefix(keys.policyPrefix).strings();
+    const res = await this.etcd.getAll().prefix(keys.policyPrefix).exec();
+    const current = String(res.header.revision);
     const machines: StoredMachineEntry[] = [];
     const cooldowns: CooldownEntry[] = [];
-    for (const [key, text] of Object.entries(all)) {
+    for (const kv of res.kvs) {
+      const key = kv.key.toString('utf8');
       const machine = parseMachineKey(key);
-      const stored = machine ? parseJson<StoredMachine>(text) : null;
-      if (machine && stored) machines.push({ ...machine, stored });
+      if (machine) {
+        const stored = this.accept('machine', kv, (text) => checkCursor(parseStoredMachine(text), current));
+        if (stored) machines.push({ ...machine, stored });
+      }
       const cooldownKey = parseCooldownKey(key);
-      const cooldown = cooldownKey ? parseJson<CooldownRecord>(text) : null;
-      if (cooldownKey && cooldown) cooldowns.push({ ...cooldownKey, cooldown });
+      if (cooldownKey) {
+        const cooldown = this.accept('cooldown', kv, parseCooldownRecord);
+        if (cooldown) cooldowns.push({ ...cooldownKey, cooldown });
+      }
     }
     return { machines, cooldowns };
   }
@@ -124,26 +233,34 @@ export class StateStore {
   // ---- actions ------------------------------------------------------------------------------------------
 
   readAction(service: string, decisionId: string): Promise<Versioned<ActionRecord>> {
-    return this.getVersioned<ActionRecord>(keys.action(service, decisionId));
+    return this.readOne('action', keys.action(service, decisionId), (text) => parseActionRecord({ service, decisionId }, text));
   }
 
   async listActions(service?: string): Promise<ActionRecord[]> {
-    const all = await this.etcd.getAll().prefix(service ? keys.serviceActionsPrefix(service) : keys.actionsPrefix).strings();
-    return Object.values(all)
-      .map((t) => parseJson<ActionRecord>(t))
-      .filter((a): a is ActionRecord => a !== null)
-      .sort((a, b) => a.createdAt - b.createdAt || a.decisionId.localeCompare(b.decisionId));
+    const res = await this.etcd.getAll().prefix(service ? keys.serviceActionsPrefix(service) : keys.actionsPrefix).exec();
+    const actions: ActionRecord[] = [];
+    for (const kv of res.kvs) {
+      const key = parseActionKey(kv.key.toString('utf8'));
+      if (!key) continue;
+      const action = this.accept('action', kv, (text) => parseActionRecord(key, text));
+      if (action) actions.push(action);
+    }
+    return actions.sort((a, b) => a.createdAt - b.createdAt || a.decisionId.localeCompare(b.decisionId));
   }
 
   // ---- decision records ---------------------------------------------------------------------------------
 
   /** Newest first. */
-  async listDecisions<T>(service: string, limit: number): Promise<T[]> {
-    const res = await this.etcd.getAll().prefix(keys.serviceDecisionsPrefix(service)).sort('Key', 'Descend').limit(limit).strings();
-    return Object.entries(res)
-      .sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0))
-      .map(([, text]) => parseJson<T>(text))
-      .filter((r): r is NonNullable<typeof r> => r !== null) as T[];
+  async listDecisions(service: string, limit: number): Promise<DecisionRecord[]> {
+    const prefix = keys.serviceDecisionsPrefix(service);
+    const res = await this.etcd.getAll().prefix(prefix).sort('Key', 'Descend').limit(limit).exec();
+    const out: DecisionRecord[] = [];
+    for (const kv of res.kvs) {
+      const id = kv.key.toString('utf8').slice(prefix.length);
+      const record = this.accept('decision', kv, (text) => parseDecisionRecord({ service, id }, text));
+      if (record) out.push(record);
+    }
+    return out.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   }
 
   /** Keeps the newest `keep` records of a service; returns how many were deleted. */
@@ -161,28 +278,38 @@ export class StateStore {
 
   // ---- engine bookkeeping -------------------------------------------------------------------------------
 
-  async readWatchRevision(): Promise<string | null> {
-    return this.etcd.get(keys.watchRevision).string();
+  /**
+   * The revision the scheduler's watch handled last, or null when there is none -- or none to trust: a value that
+   * is not a decimal revision, or one ahead of etcd's current revision (it would watch a future that never
+   * comes), is reported and counts as missing.
+   */
+  async readWatchRevision(): Promise<{ revision: string | null; current: string }> {
+    const res = await this.etcd.get(keys.watchRevision).exec();
+    const current = String(res.header.revision);
+    const kv = res.kvs[0];
+    return { revision: kv ? this.accept('watch_revision', kv, (text) => parseStoredRevision(text, current)) : null, current };
   }
 
   async writeWatchRevision(revision: string): Promise<void> {
     await this.etcd.put(keys.watchRevision).value(revision);
   }
 
-  async incrementStat(name: string, by = 1): Promise<void> {
-    // A read-modify-write retried on conflict: counters shared by every process (e.g. rejected samples).
-    for (let i = 0; i < 10; i += 1) {
-      const current = await this.getVersioned<number>(keys.stat(name));
-      const next = (typeof current.value === 'number' ? current.value : 0) + by;
-      if (await this.commit([{ key: keys.stat(name), modRevision: current.modRevision }], [{ put: keys.stat(name), value: String(next) }])) return;
-    }
+  /** `/_dynamite/state/application_status`: absent (never started here), a known status, or `unreadable`. */
+  async readApplicationStatus(): Promise<ApplicationStatus | 'unreadable' | null> {
+    const res = await this.etcd.get(keys.applicationStatus).exec();
+    const kv = res.kvs[0];
+    if (!kv) return null;
+    return this.accept('application_status', kv, parseApplicationStatus) ?? 'unreadable';
   }
 
-  async readStats(): Promise<Record<string, number>> {
-    const all = await this.etcd.getAll().prefix(keys.stat('')).strings();
-    const out: Record<string, number> = {};
-    for (const [key, value] of Object.entries(all)) out[key.slice(keys.stat('').length)] = Number(value) || 0;
-    return out;
+  async incrementStat(name: string, by = 1): Promise<void> {
+    // A read-modify-write retried on conflict: counters shared by every process (e.g. rejected samples). A counter
+    // that is not a number (reported) starts again from 0.
+    for (let i = 0; i < 10; i += 1) {
+      const current = await this.readOne('stats', keys.stat(name), parseStat);
+      const next = (current.value ?? 0) + by;
+      if (await this.commit([{ key: keys.stat(name), modRevision: current.modRevision }], [{ put: keys.stat(name), value: String(next) }])) return;
+    }
   }
 
   /** The current etcd revision (header of a cheap read). */
@@ -192,22 +319,8 @@ export class StateStore {
   }
 }
 
-/** Accepts the original's instance JSON (`attached_services` or the buggy `attached_service`) as well as ours. */
-export function normalizeInstance(name: string, raw: Partial<InstanceRecord> & { attached_service?: unknown }): InstanceRecord {
-  const attachedRaw = Array.isArray(raw.attached_services) ? raw.attached_services : Array.isArray(raw.attached_service) ? raw.attached_service : [];
-  const attached = (attachedRaw as unknown[])
-    .map((a) => (typeof a === 'string' ? { name: a, state: 'launched', attached_services: [] as [] } : (a as { name?: string; state?: string })))
-    .filter((a): a is { name: string; state: string } => typeof a?.name === 'string')
-    .map((a) => ({ name: a.name, state: a.state ?? 'launched', attached_services: [] as [] }));
-  const state = raw.state === 'creating' || raw.state === 'destroying' ? raw.state : 'launched';
-  const portMatch = /@(\d+)\.[a-z]+$/.exec(name);
-  return {
-    name,
-    state,
-    attached_services: attached,
-    port: typeof raw.port === 'number' ? raw.port : portMatch ? Number(portMatch[1]) : null,
-    created_at: typeof raw.created_at === 'number' ? raw.created_at : 0,
-    decision_id: typeof raw.decision_id === 'string' ? raw.decision_id : null,
-    origin: raw.origin ?? (raw.created_at === undefined ? 'legacy' : 'decision'),
-  };
+/** A decimal cursor must be a revision etcd has reached (a non-decimal one is an older version's, started over). */
+function checkCursor(stored: StoredMachine, current: string): StoredMachine {
+  if (stored.cursor !== null && REVISION.test(stored.cursor)) parseStoredRevision(stored.cursor, current);
+  return stored;
 }

@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import type { DecisionRecord } from '@dynamite/domain';
 import { DECISIONS_LIMIT, decisionView, listServiceNames, serviceExists, type DecisionView } from '@dynamite/operator';
 import { UsageError } from '../errors';
 import { addEtcdOption } from '../options';
@@ -58,7 +57,7 @@ export function register(program: Command): void {
         const known = (await listServiceNames(store, config)).map((s) => s.name);
         throw new UsageError(`unknown service "${service}"; services: ${known.join(', ') || '(none)'}`);
       }
-      return (await store.listDecisions<DecisionRecord>(service, limit)).map(decisionView);
+      return (await store.listDecisions(service, limit)).map(decisionView);
     });
     process.stdout.write(flags.json ? `${JSON.stringify({ service, decisions }, null, 2)}\n` : renderHistory(service, decisions));
   });

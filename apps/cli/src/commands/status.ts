@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { DynamiteConfig } from '@dynamite/domain';
 import { buildOverview, type Overview, type PolicyView, type ServiceView } from '@dynamite/operator';
-import { StateStore, createEtcdClient } from '@dynamite/store';
+import { StateStore, createEtcdClient, type RecordRejection } from '@dynamite/store';
 import { ConfigSource } from '@dynamite/engine';
 import { UsageError } from '../errors';
 import { addEtcdOption, type CommonOptions } from '../options';
@@ -12,11 +12,18 @@ export type EtcdReadFlags = Pick<CommonOptions, 'etcd_endpoint'> & EtcdSecurityO
 /** How long a CLI read of etcd may take before it is reported as unreachable. */
 const ETCD_DEADLINE_MS = 4_000;
 
-/** Opens etcd for a one-shot read; every failure becomes one UsageError line naming the endpoint. */
+/**
+ * Opens etcd for a one-shot read; every failure becomes one UsageError line naming the endpoint. Records that fail
+ * their schema are left out of the view and named on stderr, one line each.
+ */
 export async function withEngineStore<T>(flags: EtcdReadFlags, work: (store: StateStore, config: DynamiteConfig) => Promise<T>): Promise<T> {
   let store: StateStore;
+  const skipped = new Map<string, RecordRejection>();
   try {
-    store = new StateStore(createEtcdClient({ ...etcdConnection({ ...flags } as CommonOptions & EtcdSecurityOptions), callTimeoutMs: ETCD_DEADLINE_MS }));
+    store = new StateStore(
+      createEtcdClient({ ...etcdConnection({ ...flags } as CommonOptions & EtcdSecurityOptions), callTimeoutMs: ETCD_DEADLINE_MS }),
+      (r) => { skipped.set(r.key, r); },
+    );
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     // A bad endpoint names the flag; anything else here is a TLS file (--etcd_ca/--etcd_cert/--etcd_key) that cannot be read.
@@ -28,7 +35,9 @@ export async function withEngineStore<T>(flags: EtcdReadFlags, work: (store: Sta
       timer = setTimeout(() => reject(new Error(`no answer within ${ETCD_DEADLINE_MS} ms`)), ETCD_DEADLINE_MS + 1_000);
     });
     const config = await Promise.race([readConfig(store, flags.etcd_endpoint), deadline]);
-    return await Promise.race([work(store, config), deadline]);
+    const result = await Promise.race([work(store, config), deadline]);
+    for (const r of skipped.values()) process.stderr.write(`dynamite: warning: skipped ${r.kind} record ${JSON.stringify(r.key)}: ${printable(r.message)}\n`);
+    return result;
   } catch (err) {
     if (err instanceof UsageError) throw err;
     throw new UsageError(`cannot read from etcd at ${flags.etcd_endpoint}: ${oneLine(err)}`);
@@ -66,8 +75,14 @@ function oneLine(err: unknown): string {
   return text.replace(/^\d+ [A-Z_]+: /, '').replace(/\s*Resolution note:.*$/, '').replace(/\.$/, '');
 }
 
-/** Left-aligned columns separated by two spaces, as `fleetctl list-units` prints them. */
-export function table(header: string[], rows: string[][]): string {
+/** Text read from etcd, safe for a terminal: control characters (escape sequences, newlines) become "?". */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/** Left-aligned columns separated by two spaces, as `fleetctl list-units` prints them; cells are made printable. */
+export function table(header: string[], rawRows: string[][]): string {
+  const rows = rawRows.map((r) => r.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
@@ -121,7 +136,7 @@ export function renderStatus(overview: Overview): string {
   const out = [table(['SERVICE', 'INSTANCE', 'STATE', 'MIN/MAX', 'NOTE'], instanceRows)];
   out.push('', policyRows.length > 0 ? table(['SERVICE', 'POLICY', 'DIR', 'RULE', 'STATE'], policyRows) : 'no scaling policies');
   const summary = overview.services.map((s) => `${s.name} ${s.desired}${s.max !== null ? `/${s.max}` : ''}`).join(', ');
-  out.push('', `engine: ${overview.applicationStatus ?? 'not started'}; instances: ${summary || 'none'}`);
+  out.push('', printable(`engine: ${overview.applicationStatus ?? 'not started'}; instances: ${summary || 'none'}`));
   return `${out.join('\n')}\n`;
 }
 

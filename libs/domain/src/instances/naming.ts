@@ -29,7 +29,7 @@ export function instanceSuffix(parentInstance: string): string {
   return at === -1 ? stem : stem.slice(at + 1);
 }
 
-export function attachedInstanceName(attached: ServiceConfig, parentInstance: string): string {
+export function attachedInstanceName(attached: Pick<ServiceConfig, 'name' | 'isTemplate' | 'unitFile'>, parentInstance: string): string {
   if (!attached.isTemplate) return attached.unitFile;
   return `${attached.name}@${instanceSuffix(parentInstance)}${SERVICE_SUFFIX}`;
 }

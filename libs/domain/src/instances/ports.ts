@@ -23,7 +23,7 @@ export function allocatePort(service: ServiceConfig, occupied: { port: number | 
 }
 
 /** The ports instances of this service may be named after: [base, base + max*ppi - 1], or null if none. */
-export function portRangeOf(service: ServiceConfig): { first: number; last: number } | null {
+export function portRangeOf(service: Pick<ServiceConfig, 'isTemplate' | 'basePort' | 'maxInstance' | 'portsPerInstance'>): { first: number; last: number } | null {
   if (!service.isTemplate || service.basePort === null) return null;
   const width = Math.max(1, service.portsPerInstance);
   return { first: service.basePort, last: service.basePort + service.maxInstance * width - 1 };

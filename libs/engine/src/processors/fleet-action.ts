@@ -1,5 +1,5 @@
-import { keys, deterministicId, type ActionJobData, type DecisionRecord } from '@dynamite/domain';
-import { CONFLICT, commitActionResult, retryOnConflict, type ActionRecord, type InstanceRecord, type TemplateRecord } from '@dynamite/store';
+import { keys, deterministicId, launchRefusal, type ActionJobData, type DecisionRecord, type DynamiteConfig } from '@dynamite/domain';
+import { CONFLICT, commitActionResult, retryOnConflict, type ActionRecord, type InstanceRecord, type ServiceRecords, type TemplateRecord } from '@dynamite/store';
 import type { EngineContext } from '../runtime/context';
 import { templateAfter } from './scale-decision';
 
@@ -10,8 +10,10 @@ export interface FleetActionResult {
   kind: 'scale_up' | 'scale_down';
   instance: string;
   attached: string[];
-  outcome: 'done' | 'already_done';
+  /** `refused`: the job or the records it is about are not ones the engine would have written; nothing was done. */
+  outcome: 'done' | 'already_done' | 'refused';
   units: Record<string, string>;
+  error?: string;
 }
 
 /**
@@ -28,15 +30,35 @@ export function unitOptionsOf(template: TemplateRecord, unit: string): UnitOptio
 }
 
 /**
+ * Why the engine refuses to carry out this job, or null. The job must be what its action record says (the record is
+ * the decision; the job only points at it), and its units the ones the decision may touch: a scale up launches only
+ * an instance the service would create (its name, within its ports, its attached units), a scale down removes only
+ * a recorded instance of the service that its decision marked `destroying`, with units recorded with it.
+ */
+export function actionRefusal(config: DynamiteConfig, data: ActionJobData, action: ActionRecord, records: ServiceRecords): string | null {
+  if (data.kind !== action.kind || data.instance !== action.instance || data.attached.join('\n') !== action.attached.join('\n')) {
+    return `the job (${String(data.kind)} ${String(data.instance)}) is not the recorded action (${action.kind} ${action.instance})`;
+  }
+  if (action.kind === 'scale_up') return launchRefusal(config, action.service, action.instance, action.attached);
+  const recorded = records.instances.find((i) => i.name === action.instance);
+  if (!recorded) return `${action.instance} is not a recorded instance of ${action.service}`;
+  if (recorded.state !== 'destroying') return `${action.instance} is ${recorded.state}, not marked for destruction by a decision`;
+  const attached = new Set(recorded.attached_services.map((a) => a.name));
+  const stray = action.attached.find((a) => !attached.has(a));
+  return stray === undefined ? null : `${stray} is not recorded as an attached unit of ${action.instance}`;
+}
+
+/**
  * Carries out one decided fleet action, idempotently: running it twice (a retry after a crash, a manual retry from
  * the board) converges on the same units and never creates a second instance. Then records the result in etcd.
  *   create:  submit attached units, submit the parent, launch the parent, launch the attached units, wait for all.
  *   destroy: attached units first, then the parent; a unit already gone counts as destroyed.
+ * A job the engine would not have made (actionRefusal) is recorded as failed and touches no unit.
  */
 export async function runFleetAction(ctx: EngineContext, data: ActionJobData, attempt: number): Promise<FleetActionResult> {
   const log = ctx.log.child({ decisionId: data.decisionId, service: data.service, instance: data.instance, kind: data.kind, attempt });
-  const [action, records] = await Promise.all([ctx.store.readAction(data.service, data.decisionId), ctx.store.readService(data.service)]);
-  if (!action.value) throw new Error(`no action recorded at ${keys.action(data.service, data.decisionId)}`);
+  const [config, action, records] = await Promise.all([ctx.config.current(), ctx.store.readAction(data.service, data.decisionId), ctx.store.readService(data.service)]);
+  if (!action.value) throw new Error(`no usable action recorded at ${keys.action(data.service, data.decisionId)}`);
   if (action.value.status === 'done') {
     log.info('action already done; nothing to do');
     return { decisionId: data.decisionId, kind: data.kind, instance: data.instance, attached: data.attached, outcome: 'already_done', units: {} };
@@ -44,15 +66,25 @@ export async function runFleetAction(ctx: EngineContext, data: ActionJobData, at
   const template = records.template.value;
   if (!template) throw new Error(`service ${data.service} has no template in etcd`);
 
-  const started = ctx.clock.now();
-  const units: Record<string, string> = {};
+  const refusal = actionRefusal(config, data, action.value, records);
+  if (refusal !== null) {
+    const error = `refused: ${refusal}`;
+    await recordActionResult(ctx, { ...data, kind: action.value.kind, instance: action.value.instance, attached: action.value.attached }, { status: 'failed', error, result: null });
+    ctx.metrics.fleetActions.inc({ service: data.service, kind: action.value.kind, result: 'refused' });
+    log.error({ key: keys.action(data.service, data.decisionId) }, `fleet action ${error}; no unit touched`);
+    return { decisionId: data.decisionId, kind: data.kind, instance: data.instance, attached: data.attached, outcome: 'refused', units: {}, error };
+  }
+
   const recorded = records.instances.find((i) => i.name === data.instance);
   if (data.kind === 'scale_up' && (!recorded || recorded.state === 'destroying')) {
     // A later decision already removes (or removed) this instance: launching it now would bring it back.
     await recordActionResult(ctx, data, { status: 'done', error: null, result: { superseded: true } });
     log.warn({ state: recorded?.state ?? 'absent' }, 'scale up superseded by a later scale down; nothing launched');
-    return { decisionId: data.decisionId, kind: data.kind, instance: data.instance, attached: data.attached, outcome: 'done', units };
+    return { decisionId: data.decisionId, kind: data.kind, instance: data.instance, attached: data.attached, outcome: 'done', units: {} };
   }
+
+  const started = ctx.clock.now();
+  const units: Record<string, string> = {};
   if (data.kind === 'scale_up') {
     const all = [...data.attached, data.instance];
     for (const unit of data.attached) units[unit] = await ctx.fleet.ensureSubmitted(unit, unitOptionsOf(template, unit));

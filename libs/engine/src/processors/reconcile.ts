@@ -5,6 +5,8 @@ import {
   deterministicId,
   findService,
   instancesNeededForMin,
+  keys,
+  launchRefusal,
   parseInstanceOf,
   type DynamiteConfig,
 } from '@dynamite/domain';
@@ -76,7 +78,7 @@ export async function reconcile(ctx: EngineContext, opts: { adopt?: boolean; hea
     if (service.isAttached) continue;
     // Never create instances before the ones fleet already runs were adopted.
     if (report.adoptionDone) report.boundRepairs.push(...(await repairBounds(ctx, config, service.name)));
-    if (fleetUnits && opts.heal !== false) report.healed.push(...(await healService(ctx, service.name, fleetUnits)));
+    if (fleetUnits && opts.heal !== false) report.healed.push(...(await healService(ctx, config, service.name, fleetUnits)));
   }
   return report;
 }
@@ -145,8 +147,12 @@ async function adoptUnits(ctx: EngineContext, config: DynamiteConfig, units: str
   return adopted;
 }
 
-/** Launches again the units of recorded `launched` instances that fleet no longer has. */
-async function healService(ctx: EngineContext, service: string, fleetUnits: Set<string>): Promise<string[]> {
+/**
+ * Launches again the units of recorded `launched` instances that fleet no longer has -- only instances this service
+ * would have created under the current config (its name, within its ports, with its attached units): a record
+ * written by someone else never makes the engine launch a unit.
+ */
+async function healService(ctx: EngineContext, config: DynamiteConfig, service: string, fleetUnits: Set<string>): Promise<string[]> {
   const records = await ctx.store.readService(service);
   const template: TemplateRecord | null = records.template.value;
   if (!template) return [];
@@ -156,6 +162,11 @@ async function healService(ctx: EngineContext, service: string, fleetUnits: Set<
     const names = [instance.name, ...instance.attached_services.map((a) => a.name)];
     const missing = names.filter((n) => !fleetUnits.has(n));
     if (missing.length === 0) continue;
+    const refusal = launchRefusal(config, service, instance.name, instance.attached_services.map((a) => a.name));
+    if (refusal !== null) {
+      ctx.store.report({ kind: 'instance', key: keys.instance(service, instance.name), modRevision: records.instanceRevisions[instance.name] ?? '0', reason: 'not_launchable', message: `not healed: ${refusal}` });
+      continue;
+    }
     try {
       for (const a of instance.attached_services) await ctx.fleet.ensureSubmitted(a.name, unitOptionsOf(template, a.name));
       await ctx.fleet.ensureSubmitted(instance.name, unitOptionsOf(template, instance.name));

@@ -7,6 +7,7 @@ import { ConfigSource } from './config-source';
 import { JobProducer } from './job-producer';
 import type { Logger } from './logger';
 import { EngineMetrics } from './metrics';
+import { recordRejectionSink } from './record-rejections';
 import { SampleRejections } from './sample-rejections';
 
 /** What every processor works with: the adapters (etcd, queues, fleet), the clock, logs and metrics. */
@@ -30,8 +31,8 @@ export function createEngineContext(opts: {
   etcd: EtcdConnectionOptions; connection: Redis; queuePrefix: string; fleetEndpoint: string; clock?: Clock; log: Logger; metrics?: EngineMetrics;
   fleet?: FleetClientOptions;
 }): EngineContext {
-  const store = new StateStore(createEtcdClient(opts.etcd));
   const metrics = opts.metrics ?? new EngineMetrics();
+  const store = new StateStore(createEtcdClient(opts.etcd), recordRejectionSink(metrics, opts.log));
   return {
     store,
     config: new ConfigSource(store),

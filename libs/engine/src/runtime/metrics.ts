@@ -14,6 +14,9 @@ export class EngineMetrics {
   readonly expiryToActionSeconds: Histogram<'service'>;
   readonly jobsProcessed: Counter<'queue' | 'name' | 'result'>;
   readonly watchResyncs: Counter<string>;
+  readonly recordsRejected: Counter<'kind' | 'reason'>;
+  /** Key -> the version last counted as rejected (bounded): each bad version of a record is counted once. */
+  private readonly rejectedVersions = new Map<string, string>();
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'dynamite_' });
@@ -31,6 +34,16 @@ export class EngineMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
     });
     this.jobsProcessed = new Counter({ name: 'dynamite_jobs_processed_total', help: 'Jobs processed by this worker', labelNames: ['queue', 'name', 'result'], registers });
-    this.watchResyncs = new Counter({ name: 'dynamite_watch_resyncs_total', help: 'Watch restarts after a compacted revision (a gap resynchronised by a range read)', registers });
+    this.watchResyncs = new Counter({ name: 'dynamite_watch_resyncs_total', help: 'Watch (re)starts resynchronised by a range read: after a compacted, missing or untrustworthy revision', registers });
+    this.recordsRejected = new Counter({ name: 'dynamite_records_rejected_total', help: 'Records under /_dynamite skipped because they fail their schema or name another service\'s units, by kind and reason (each version of a key once)', labelNames: ['kind', 'reason'], registers });
+  }
+
+  /** Counts a skipped record once per version of its key; true the first time (when the caller logs it). */
+  countRejectedRecord(kind: string, reason: string, key: string, version: string): boolean {
+    if (this.rejectedVersions.get(key) === version) return false;
+    if (this.rejectedVersions.size >= 10_000) this.rejectedVersions.delete(this.rejectedVersions.keys().next().value!);
+    this.rejectedVersions.set(key, version);
+    this.recordsRejected.inc({ kind, reason });
+    return true;
   }
 }

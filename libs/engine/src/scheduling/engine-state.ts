@@ -1,6 +1,6 @@
 import { findService, keys, parseConfigObject, usedPortNumbers, type DynamiteConfig } from '@dynamite/domain';
 import { loadConfig, loadConfigFromObject, type UnitFileSource } from '@dynamite/config-loader';
-import { CONFLICT, commitTemplate, parseJson, retryOnConflict, type StateStore, type TemplateRecord } from '@dynamite/store';
+import { CONFLICT, commitTemplate, retryOnConflict, type StateStore, type TemplateRecord } from '@dynamite/store';
 import { buildTemplate } from './template-record';
 
 /** A config that could not be loaded: every problem, each naming its place. */
@@ -28,9 +28,15 @@ export async function resolveConfig(store: StateStore, opts: { configFile?: stri
     if (!loaded.ok) throw new ConfigLoadError(loaded.errors.map((e) => `${e.path}: ${e.message}`));
     return { config: loaded.config, unitFiles: loaded.unitFiles, source: 'file' };
   }
-  const stored = parseJson<unknown>(await store.getString(keys.applicationConfiguration));
-  if (stored === null) {
+  const text = await store.getString(keys.applicationConfiguration);
+  if (text === null) {
     throw new ConfigLoadError([`no config file given (-c/--config_file) and none stored in etcd at ${keys.applicationConfiguration}`]);
+  }
+  let stored: unknown;
+  try {
+    stored = JSON.parse(text);
+  } catch {
+    throw new ConfigLoadError([`${keys.applicationConfiguration}: the stored config is not JSON; start with -c/--config_file to replace it`]);
   }
   const fromFolders = loadConfigFromObject(stored, { serviceFolders: opts.serviceFolders ?? [] });
   if (fromFolders.ok) return { config: fromFolders.config, unitFiles: fromFolders.unitFiles, source: 'etcd' };
@@ -42,11 +48,11 @@ export async function resolveConfig(store: StateStore, opts: { configFile?: stri
 
 /**
  * Writes the original's bookkeeping keys: the status (Initializing/Recovering -> Running), the config as JSON and
- * one template per service. Existing instance records are kept: a restarted engine carries on.
+ * one template per service. Existing instance records are kept: a restarted engine carries on. `recovered` when an
+ * engine ran on this etcd before (any status is there, even one that cannot be read: something wrote it).
  */
 export async function writeEngineState(store: StateStore, loaded: LoadedConfig): Promise<'fresh' | 'recovered'> {
-  const previous = await store.getString(keys.applicationStatus);
-  const recovering = previous === 'Running' || previous === 'Recovering' || previous === 'Initializing';
+  const recovering = (await store.readApplicationStatus()) !== null;
   await store.etcd.put(keys.applicationStatus).value(recovering ? 'Recovering' : 'Initializing');
   if (loaded.source === 'file') {
     await store.etcd.put(keys.applicationConfiguration).value(JSON.stringify(loaded.config.raw));

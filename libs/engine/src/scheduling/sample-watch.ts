@@ -13,8 +13,9 @@ import type { EngineContext } from '../runtime/context';
 /**
  * Turns sample keys written to etcd into policy-check jobs. Watches the metrics prefix with the etcd v3 watch API,
  * resuming from the revision stored in etcd after any restart, so no sample is lost; checks read samples after
- * each state machine's cursor, so none is evaluated twice. When the stored revision has been compacted away, it
- * resynchronises from a range read of the current samples, records the gap, and goes on.
+ * each state machine's cursor, so none is evaluated twice. When it cannot resume -- the stored revision was
+ * compacted away, or is missing or unusable after an engine ran -- it resynchronises from a range read of the
+ * current samples, records the gap, and goes on.
  */
 export class SampleWatch {
   private watcher: Watcher | null = null;
@@ -36,16 +37,24 @@ export class SampleWatch {
     return this.lastRevision;
   }
 
-  async start(): Promise<void> {
-    const stored = await this.ctx.store.readWatchRevision();
-    if (stored === null) {
-      // First start: nothing before now is owed a job.
-      this.lastRevision = await this.ctx.store.currentRevision();
-      await this.flush();
+  /**
+   * Starts watching after the stored revision. Without one to trust (none, not a decimal revision, or ahead of
+   * etcd: the store reports those), an engine that ran before (`recovered`) cannot know which samples it missed
+   * and resynchronises from a range read; only a first start begins at etcd's current revision.
+   */
+  async start(mode: 'fresh' | 'recovered'): Promise<void> {
+    const { revision, current } = await this.ctx.store.readWatchRevision();
+    if (revision !== null) {
+      this.lastRevision = revision;
+      await this.watchFrom(BigInt(revision) + 1n);
+    } else if (mode === 'recovered') {
+      await this.resync('missing', 'no usable watch revision stored');
     } else {
-      this.lastRevision = stored;
+      // First start: nothing before now is owed a job.
+      this.lastRevision = current;
+      await this.flush();
+      await this.watchFrom(BigInt(current) + 1n);
     }
-    await this.watchFrom(BigInt(this.lastRevision) + 1n);
     this.flushTimer = setInterval(() => void this.flush(), this.flushEveryMs);
   }
 
@@ -69,7 +78,7 @@ export class SampleWatch {
   /** Restarts the watch; on failure retries (as a resync, which is right in every case) with backoff until stopped. */
   private restart(how: 'resync' | 'rewatch', reason: string, failures: number): void {
     this.chain = this.chain
-      .then(() => (how === 'resync' ? this.resync(reason) : this.rewatch()))
+      .then(() => (how === 'resync' ? this.resync('compacted', reason) : this.rewatch()))
       .catch((e: unknown) => {
         if (this.stopped) return;
         const delay = Math.min(30_000, 500 * 2 ** failures);
@@ -123,25 +132,31 @@ export class SampleWatch {
     this.ctx.rejections.reject(reason, key, message);
   }
 
-  /** The stored revision was compacted: read what is there now, enqueue checks for it, watch on from there. */
-  private async resync(reason: string): Promise<void> {
+  /**
+   * The watch cannot resume from its revision (compacted away, or none stored): read what is there now, enqueue
+   * checks for it, watch on from there.
+   */
+  private async resync(cause: 'compacted' | 'missing', reason: string): Promise<void> {
     if (this.stopped) return;
     this.counts.resyncs += 1;
     this.ctx.metrics.watchResyncs.inc();
     await this.dropWatcher();
     const { revision, seen } = await this.checkEveryMachine();
     const now = this.ctx.clock.now();
+    const gap = cause === 'compacted'
+      ? `revisions after ${this.lastRevision} were compacted`
+      : 'no watch revision to resume from was stored (missing, or not one etcd has)';
     for (const service of new Set([...seen].map((id) => id.split('|')[0]!))) {
       const record: DecisionRecord = {
         id: deterministicId(now, 'resync', service, revision),
-        at: now, service, policy: null, machine: null, direction: null, outcome: 'resync', reason: 'compacted',
+        at: now, service, policy: null, machine: null, direction: null, outcome: 'resync', reason: cause,
         rule: null, inputs: { fromRevision: this.lastRevision, toRevision: revision, error: reason },
         action: null,
-        message: `sample watch resumed at revision ${revision}: revisions after ${this.lastRevision} were compacted; current samples re-read`,
+        message: `sample watch resumed at revision ${revision}: ${gap}; current samples re-read`,
       };
       await this.ctx.store.etcd.put(keys.decision(service, record.id)).value(JSON.stringify(record));
     }
-    this.ctx.log.warn({ fromRevision: this.lastRevision, toRevision: revision }, 'watch revision compacted; resynchronised from a range read');
+    this.ctx.log.warn({ fromRevision: this.lastRevision, toRevision: revision, cause }, `${gap}; resynchronised from a range read`);
     this.lastRevision = revision;
     await this.flush();
     await this.watchFrom(BigInt(revision) + 1n);

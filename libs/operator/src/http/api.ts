@@ -1,5 +1,5 @@
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { DecisionRecord, DynamiteConfig } from '@dynamite/domain';
+import type { DynamiteConfig } from '@dynamite/domain';
 import type { StateStore } from '@dynamite/store';
 import { buildOverview, decisionView, listServiceNames, serviceExists } from '../overview';
 import type { OperatorMetrics } from './operator-metrics';
@@ -125,7 +125,7 @@ export function createApiRouter(src: ApiSources): Router {
       const limit = intParam(req, 'limit', DECISIONS_LIMIT);
       const name = String(req.params.name);
       await requireService(name);
-      const records = await fromEtcd(src, () => src.store.listDecisions<DecisionRecord>(name, limit));
+      const records = await fromEtcd(src, () => src.store.listDecisions(name, limit));
       res.json({ service: name, limit, count: records.length, decisions: records.map(decisionView) });
     }))
     .all(methodNotAllowed('GET'));
