@@ -31,11 +31,11 @@ describe('operator JSON API', () => {
     assert.equal(body.pid, process.pid);
   });
 
-  test('GET /readyz: Redis, etcd and fleet answer', async () => {
+  test('GET /readyz: Redis, etcd and fleet answer, and the sample watch keeps up', async () => {
     const { status, body } = await getJson(`${env.url}/readyz`);
     assert.equal(status, 200, JSON.stringify(body));
     assert.equal(body.ready, true);
-    assert.deepEqual(Object.keys(body.checks).sort(), ['etcd', 'fleet', 'redis']);
+    assert.deepEqual(Object.keys(body.checks).sort(), ['etcd', 'fleet', 'redis', 'watch']);
     for (const check of Object.values(body.checks) as { ok: boolean; error: string | null }[]) {
       assert.equal(check.ok, true);
       assert.equal(check.error, null);
@@ -161,15 +161,21 @@ describe('operator JSON API', () => {
 
   test('GET /readyz is 503 naming fleet when fleet is down; the API still answers from etcd', async () => {
     await env.stopEmulator();
-    const ready = await getJson(`${env.url}/readyz`);
-    assert.equal(ready.status, 503);
+    // Answers are at most a second old (the read model): the next refresh sees fleet gone.
+    const ready = await waitFor(async () => {
+      const r = await getJson(`${env.url}/readyz`);
+      return r.status === 503 ? r : null;
+    }, 5_000, '/readyz 503');
     assert.equal(ready.body.ready, false);
     assert.deepEqual(ready.body.failing, ['fleet']);
     assert.match(ready.body.error, /^not ready: fleet is not reachable \(GET \/fleet\/v1\/machines: connection (refused|dropped|reset).*\)$/);
     assert.equal(ready.body.checks.redis.ok, true);
     assert.equal(ready.body.checks.etcd.ok, true);
     assert.equal(ready.body.checks.fleet.ok, false);
-    const services = await getJson(`${env.url}/api/services`);
+    const services = await waitFor(async () => {
+      const r = await getJson(`${env.url}/api/services`);
+      return r.body.fleet?.reachable === false ? r : null;
+    }, 5_000, '/api/services shows fleet unreachable');
     assert.equal(services.status, 200);
     assert.equal(services.body.fleet.reachable, false);
     const web = (services.body as Overview).services.find((s) => s.name === 'web')!;

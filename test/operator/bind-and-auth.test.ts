@@ -8,9 +8,13 @@ import {
   credentialsMatch,
   isLoopbackHost,
   parseHttpFlag,
+  publicReadsFromEnv,
   startHttpServer,
   type RunningHttp,
 } from '@dynamite/operator';
+import { EngineHarness, waitFor, webServiceConfig } from '../support/engine-harness';
+import { freePort } from '../support/ports';
+import { REDIS_URL } from '../support/redis';
 import { OperatorEnv, PASSWORD, STACK_LINE, USER, basic, runCli } from './support';
 
 describe('--http values and the loopback rule', () => {
@@ -54,6 +58,21 @@ describe('--http values and the loopback rule', () => {
     assert.doesNotThrow(() => checkBind({ host: '::1', port: 8080 }, null));
   });
 
+  test('blank credentials (only spaces) are refused, and never satisfy the loopback rule', () => {
+    assert.throws(() => credentialsFromEnv({ DYNAMITE_HTTP_USER: 'ops', DYNAMITE_HTTP_PASSWORD: '   ' }), { name: 'HttpConfigError', message: 'DYNAMITE_HTTP_PASSWORD is blank (only spaces); set a real password' });
+    assert.throws(() => credentialsFromEnv({ DYNAMITE_HTTP_USER: ' ', DYNAMITE_HTTP_PASSWORD: 'secret' }), { name: 'HttpConfigError', message: 'DYNAMITE_HTTP_USER is blank (only spaces); set a user name' });
+    assert.throws(() => credentialsFromEnv({ DYNAMITE_HTTP_USER: 'ops', DYNAMITE_HTTP_PASSWORD: '\t \n' }), /DYNAMITE_HTTP_PASSWORD is blank/);
+    for (const blank of [{ user: 'ops', password: '  ' }, { user: ' ', password: 'secret' }, { user: '', password: '' }]) {
+      assert.throws(() => checkBind({ host: '0.0.0.0', port: 8080 }, blank), /refusing to serve the board and API on a non-loopback address without credentials/, JSON.stringify(blank));
+    }
+  });
+
+  test('DYNAMITE_HTTP_PUBLIC_READS: yes or no, anything else is an error naming it', () => {
+    for (const yes of ['1', 'true', 'YES', ' yes ']) assert.equal(publicReadsFromEnv({ DYNAMITE_HTTP_PUBLIC_READS: yes }), true, yes);
+    for (const no of [undefined, '', '0', 'false', 'No']) assert.equal(publicReadsFromEnv({ DYNAMITE_HTTP_PUBLIC_READS: no }), false, String(no));
+    assert.throws(() => publicReadsFromEnv({ DYNAMITE_HTTP_PUBLIC_READS: 'sure' }), { message: 'DYNAMITE_HTTP_PUBLIC_READS "sure": expected 1/true/yes or 0/false/no' });
+  });
+
   test('credentials come from DYNAMITE_HTTP_USER and DYNAMITE_HTTP_PASSWORD, both or neither', () => {
     assert.equal(credentialsFromEnv({}), null);
     assert.equal(credentialsFromEnv({ DYNAMITE_HTTP_USER: '', DYNAMITE_HTTP_PASSWORD: '' }), null);
@@ -93,7 +112,10 @@ describe('--http values and the loopback rule', () => {
     const half = await runCli(['run', '-e', '127.0.0.1:1', '--http', '0.0.0.0:0'], { DYNAMITE_HTTP_USER: 'op', DYNAMITE_HTTP_PASSWORD: undefined });
     assert.equal(half.code, 2);
     assert.equal(half.stderr, 'dynamite: DYNAMITE_HTTP_USER is set but DYNAMITE_HTTP_PASSWORD is not; set both (or neither)\n');
-    for (const r of [viaEnv, bad, half]) assert.doesNotMatch(r.stderr, STACK_LINE);
+    const blank = await runCli(['run', '-e', '127.0.0.1:1', '--http', '0.0.0.0:0'], { DYNAMITE_HTTP_USER: 'op', DYNAMITE_HTTP_PASSWORD: '    ' });
+    assert.equal(blank.code, 2);
+    assert.equal(blank.stderr, 'dynamite: DYNAMITE_HTTP_PASSWORD is blank (only spaces); set a real password\n');
+    for (const r of [viaEnv, bad, half, blank]) assert.doesNotMatch(r.stderr, STACK_LINE);
   });
 });
 
@@ -101,17 +123,20 @@ describe('basic auth on a real scheduler', () => {
   let env: OperatorEnv;
   let open: RunningHttp;
   let locked: RunningHttp;
+  let publicReads: RunningHttp;
 
   before(async () => {
-    // The scheduler's own listener has no credentials (loopback); a second one on the same engine has them.
+    // The scheduler's own listener has no credentials (loopback); two more on the same engine have them, one with
+    // public reads.
     env = await OperatorEnv.start('auth');
     open = { url: env.url } as RunningHttp;
-    locked = await startHttpServer({ ctx: env.scheduler!.ctx, redis: env.scheduler!.redis, watch: env.scheduler!.watch }, {
-      host: '127.0.0.1', port: 0, credentials: { user: USER, password: PASSWORD },
-    });
+    const targets = { ctx: env.scheduler!.ctx, etcd: { endpoint: env.etcdEndpoint }, redisUrl: REDIS_URL, watch: env.scheduler!.watch };
+    locked = await startHttpServer(targets, { host: '127.0.0.1', port: 0, credentials: { user: USER, password: PASSWORD }, publicReads: false });
+    publicReads = await startHttpServer(targets, { host: '127.0.0.1', port: 0, credentials: { user: USER, password: PASSWORD }, publicReads: true });
   });
   after(async () => {
     await locked?.close();
+    await publicReads?.close();
     await env?.stop();
   });
 
@@ -120,7 +145,7 @@ describe('basic auth on a real scheduler', () => {
       const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
     });
     await assert.rejects(
-      startHttpServer({ ctx: env.scheduler!.ctx, redis: env.scheduler!.redis }, { host: '0.0.0.0', port, credentials: null }),
+      startHttpServer({ ctx: env.scheduler!.ctx, etcd: { endpoint: env.etcdEndpoint }, redisUrl: REDIS_URL }, { host: '0.0.0.0', port, credentials: null }),
       (err: unknown) => err instanceof HttpConfigError && /refusing to serve the board and API on a non-loopback address without credentials/.test(err.message),
     );
     const connected = await new Promise<boolean>((resolve) => {
@@ -134,7 +159,7 @@ describe('basic auth on a real scheduler', () => {
   test('an explicit address already in use is an error naming it', async () => {
     const { port } = new URL(locked.url);
     await assert.rejects(
-      startHttpServer({ ctx: env.scheduler!.ctx, redis: env.scheduler!.redis }, { host: '127.0.0.1', port: Number(port), credentials: null }),
+      startHttpServer({ ctx: env.scheduler!.ctx, etcd: { endpoint: env.etcdEndpoint }, redisUrl: REDIS_URL }, { host: '127.0.0.1', port: Number(port), credentials: null }),
       { name: 'HttpConfigError', message: `--http 127.0.0.1:${port}: the address is already in use (another dynamite, or another program); pick another port` },
     );
   });
@@ -188,11 +213,47 @@ describe('basic auth on a real scheduler', () => {
     assert.equal(withAuth.headers.get('allow'), 'GET');
   });
 
-  test('auth on: read-only endpoints stay open for probes and scrapers', async () => {
-    for (const path of ['/healthz', '/readyz', '/metrics', '/api/services', '/api/services/web/decisions?limit=2']) {
+  test('auth on: only /healthz and /readyz answer without credentials; every other path is 401', async () => {
+    for (const path of ['/healthz', '/readyz', '/HEALTHZ', '/readyz/']) {
       const res = await fetch(`${locked.url}${path}`);
       assert.equal(res.status, 200, path);
       assert.equal(res.headers.get('www-authenticate'), null);
+    }
+    for (const path of ['/metrics', '/api/services', '/api/services/web', '/api/services/web/decisions?limit=2', '/', '/nothing', '/API/Services',
+      '/healthz/../api/services', '/readyz/x', '/metrics/']) {
+      const res = await fetch(`${locked.url}${path}`);
+      assert.equal(res.status, 401, path);
+      assert.equal(await res.text(), '', path);
+    }
+    for (const method of ['POST', 'DELETE', 'OPTIONS']) assert.equal((await fetch(`${locked.url}/readyz`, { method })).status, 401, method);
+    for (const path of ['/metrics', '/api/services', '/api/services/web/decisions?limit=2']) {
+      const res = await fetch(`${locked.url}${path}`, { headers: { authorization: basic(USER, PASSWORD) } });
+      assert.equal(res.status, 200, path);
+    }
+  });
+
+  test('public reads: GET of /metrics and /api without credentials; the board and changes still need them', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics', '/api/services', '/api/services/web', '/api/services/web/decisions?limit=2', '/']) {
+      const res = await fetch(`${publicReads.url}${path}`);
+      assert.equal(res.status, 200, path);
+    }
+    for (const path of ['/admin/queues', '/admin/queues/api/queues', '/ADMIN/queues']) assert.equal((await fetch(`${publicReads.url}${path}`)).status, 401, path);
+    for (const method of ['POST', 'PUT', 'DELETE']) assert.equal((await fetch(`${publicReads.url}/api/services`, { method })).status, 401, method);
+    assert.equal((await fetch(`${publicReads.url}/admin/queues/api/queues/actions/retry/failed`, { method: 'PUT' })).status, 401);
+    const root = await fetch(`${publicReads.url}/`);
+    assert.equal(((await root.json()) as { auth: string }).auth, 'basic (board and changes; reads are public)');
+  });
+
+  test('security headers on the board and the API: no sniffing, no framing, no referrer, no caching of answers', async () => {
+    const auth = { authorization: basic(USER, PASSWORD) };
+    for (const [base, path, headers] of [[locked.url, '/api/services', auth], [locked.url, '/admin/queues', auth], [locked.url, '/metrics', auth],
+      [locked.url, '/readyz', {}], [locked.url, '/api/services', {}], [open.url, '/api/services/web/decisions', {}], [open.url, '/admin/queues/api/queues', {}]] as const) {
+      const res = await fetch(`${base}${path}`, { headers });
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
+      assert.equal(res.headers.get('x-frame-options'), 'DENY', path);
+      assert.equal(res.headers.get('content-security-policy'), "frame-ancestors 'none'", path);
+      assert.equal(res.headers.get('referrer-policy'), 'no-referrer', path);
+      assert.equal(res.headers.get('cache-control'), 'no-store', path);
     }
   });
 
@@ -206,7 +267,39 @@ describe('basic auth on a real scheduler', () => {
     assert.equal(post.status, 405);
     const root = await fetch(`${open.url}/`);
     assert.equal(((await root.json()) as { auth: string }).auth, 'none (loopback only)');
-    const lockedRoot = await fetch(`${locked.url}/`);
-    assert.equal(((await lockedRoot.json()) as { auth: string }).auth, 'basic (board and mutating requests)');
+    const lockedRoot = await fetch(`${locked.url}/`, { headers: { authorization: basic(USER, PASSWORD) } });
+    assert.equal(((await lockedRoot.json()) as { auth: string }).auth, 'basic (all but /healthz and /readyz)');
+  });
+});
+
+describe('dynamite scheduler --http_public_reads / DYNAMITE_HTTP_PUBLIC_READS', () => {
+  let h: EngineHarness;
+
+  before(async () => {
+    h = await EngineHarness.start({ suite: 'public-reads', ...webServiceConfig(), env: { DYNAMITE_HTTP_USER: USER, DYNAMITE_HTTP_PASSWORD: PASSWORD } });
+  });
+  after(async () => { await h?.stop(); });
+
+  /** Starts a scheduler with credentials and `extra`, and answers what /api/services and the board say without them. */
+  async function unauthenticated(extra: string[], env: Record<string, string> = {}): Promise<{ api: number; board: number; readyz: number }> {
+    const port = await freePort();
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    const scheduler = h.spawn('scheduler', ['--http', `127.0.0.1:${port}`, ...extra]);
+    process.env = saved;
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor(async () => (await fetch(`${url}/healthz`)).status === 200, 20_000, 'the listener is up', h);
+      const status = async (path: string) => (await fetch(`${url}${path}`)).status;
+      return { api: await status('/api/services'), board: await status('/admin/queues'), readyz: await status('/healthz') };
+    } finally {
+      await h.kill(scheduler, 'SIGTERM');
+    }
+  }
+
+  test('with credentials, reads need them unless --http_public_reads or DYNAMITE_HTTP_PUBLIC_READS opens them; the board never', async () => {
+    assert.deepEqual(await unauthenticated([]), { api: 401, board: 401, readyz: 200 });
+    assert.deepEqual(await unauthenticated(['--http_public_reads']), { api: 200, board: 401, readyz: 200 });
+    assert.deepEqual(await unauthenticated([], { DYNAMITE_HTTP_PUBLIC_READS: '1' }), { api: 200, board: 401, readyz: 200 });
   });
 });

@@ -132,7 +132,11 @@ describe('/metrics', () => {
 
   test('fleet down: dynamite_dependency_up{dependency="fleet"} 0, actual instances absent, the rest still served', async () => {
     await env.stopEmulator();
-    const { metrics } = await scrape(env);
+    // The gauges are at most a second old: the next refresh sees fleet gone.
+    const { metrics } = await waitFor(async () => {
+      const s = await scrape(env);
+      return s.metrics.get('dynamite_dependency_up{dependency="fleet"}') === 0 ? s : null;
+    }, 5_000, 'dynamite_dependency_up{dependency="fleet"} 0');
     assert.equal(metrics.get('dynamite_dependency_up{dependency="fleet"}'), 0);
     assert.equal(metrics.get('dynamite_scrape_errors{source="fleet"}'), 1);
     assert.equal(metrics.has('dynamite_instances_actual{service="web"}'), false);

@@ -95,7 +95,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
 
     await sampleWatch.start(mode);
     log.info({ prefix: sampleWatch.prefix, revision: sampleWatch.revision }, 'watching samples');
-    if (opts.http) http = await startOperatorListener({ ctx, redis, watch: sampleWatch, log }, opts.http);
+    if (opts.http) http = await startOperatorListener({ ctx, etcd: opts.etcd, redisUrl: opts.redisUrl, watch: sampleWatch, log }, opts.http);
 
     // Redis may be wiped at any time: its marker key going missing means every job must be rebuilt from etcd.
     let checking = false;

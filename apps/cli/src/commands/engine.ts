@@ -1,13 +1,13 @@
 import { Command, Option } from 'commander';
 import { ConfigLoadError, EngineMetrics, createLogger } from '@dynamite/engine';
-import { DEFAULT_HTTP, HttpConfigError, checkBind, credentialsFromEnv, parseHttpFlag, type HttpBind } from '@dynamite/operator';
+import { DEFAULT_HTTP, HttpConfigError, checkBind, credentialsFromEnv, parseHttpFlag, publicReadsFromEnv, type HttpBind } from '@dynamite/operator';
 import { startScheduler } from '@dynamite/scheduler';
 import { startWorker } from '@dynamite/worker';
 import { UsageError } from '../errors';
 import { addEngineOptions, type CommonOptions } from '../options';
 import { addEtcdSecurityOptions, etcdConnection, fleetEndpointExplicit, untilSignal, type EtcdSecurityOptions } from '../engine-options';
 
-type EngineFlags = CommonOptions & EtcdSecurityOptions & { concurrency: string; lock_duration: string; http?: string; metrics?: string };
+type EngineFlags = CommonOptions & EtcdSecurityOptions & { concurrency: string; lock_duration: string; http?: string; http_public_reads?: boolean; metrics?: string };
 
 function addWorkerOptions(cmd: Command): Command {
   cmd.addOption(new Option('--concurrency <n>', 'jobs processed at once per queue').env('DYNAMITE_CONCURRENCY').default('4'));
@@ -16,17 +16,20 @@ function addWorkerOptions(cmd: Command): Command {
 }
 
 function addHttpOption(cmd: Command): Command {
-  return cmd.addOption(new Option('--http <host:port>', 'operator listener: Bull Board, /api, /metrics, /healthz, /readyz ("off" disables; non-loopback needs DYNAMITE_HTTP_USER and DYNAMITE_HTTP_PASSWORD)').env('DYNAMITE_HTTP').default(DEFAULT_HTTP));
+  cmd.addOption(new Option('--http <host:port>', 'operator listener: Bull Board, /api, /metrics, /healthz, /readyz ("off" disables; non-loopback needs DYNAMITE_HTTP_USER and DYNAMITE_HTTP_PASSWORD)').env('DYNAMITE_HTTP').default(DEFAULT_HTTP));
+  return cmd.addOption(new Option('--http_public_reads', 'with credentials set, serve /metrics and /api without them (the board and changes still need them)'));
 }
 
 /** `--http` as the scheduler needs it; a bad value or a non-loopback bind without credentials is a UsageError. */
-function httpBind(flags: EngineFlags, cmd: Command): (HttpBind & { bestEffort: boolean }) | null {
+function httpBind(flags: EngineFlags, cmd: Command): (HttpBind & { bestEffort: boolean; publicReads: boolean }) | null {
   try {
     const bind = parseHttpFlag(flags.http ?? DEFAULT_HTTP);
     if (bind) checkBind(bind, credentialsFromEnv());
+    // The flag, or DYNAMITE_HTTP_PUBLIC_READS (read here so a bad value is one line before anything starts).
+    const publicReads = flags.http_public_reads === true || publicReadsFromEnv();
     // Left at its default, a port in use (a second engine on this machine) is a warning; asked for, it is an error.
     const source = cmd.getOptionValueSource('http');
-    return bind ? { ...bind, bestEffort: source !== 'cli' && source !== 'env' } : null;
+    return bind ? { ...bind, publicReads, bestEffort: source !== 'cli' && source !== 'env' } : null;
   } catch (err) {
     if (err instanceof HttpConfigError) throw new UsageError(err.message);
     throw err;

@@ -1,9 +1,7 @@
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { DynamiteConfig } from '@dynamite/domain';
-import type { StateStore } from '@dynamite/store';
-import { buildOverview, decisionView, listServiceNames, serviceExists } from '../overview';
+import { decisionView } from '../overview';
+import type { ReadModel } from '../read-model';
 import type { OperatorMetrics } from './operator-metrics';
-import { withDeadline, type Probes } from './probes';
 
 /** An error with the HTTP status to answer and a message meant for the caller. */
 export class HttpError extends Error {
@@ -14,12 +12,10 @@ export class HttpError extends Error {
 }
 
 export interface ApiSources {
-  store: StateStore;
-  config: () => Promise<DynamiteConfig>;
-  probes: Probes;
+  /** Every answer but /healthz comes from here: no request reads etcd, Redis or fleet itself. */
+  readModel: ReadModel;
   metrics: OperatorMetrics;
   now: () => number;
-  timeoutMs: number;
   startedAt: number;
 }
 
@@ -49,10 +45,10 @@ export function methodNotAllowed(allowed: string): RequestHandler {
   };
 }
 
-/** Reads from etcd fail as 503 (the engine's store is unavailable), not as 500. */
-async function fromEtcd<T>(src: ApiSources, work: () => Promise<T>): Promise<T> {
+/** The read model could not be refreshed from etcd: 503 (the engine's store is unavailable), not 500. */
+async function fromEtcd<T>(work: () => Promise<T>): Promise<T> {
   try {
-    return await withDeadline(work(), src.timeoutMs * 2, 'etcd');
+    return await work();
   } catch (err) {
     if (err instanceof HttpError) throw err;
     const message = err instanceof Error ? err.message : String(err);
@@ -71,13 +67,13 @@ export function createApiRouter(src: ApiSources): Router {
 
   router.route('/readyz')
     .get(wrap(async (_req, res) => {
-      const checks = await src.probes.all();
+      const checks = await src.readModel.readiness();
       const failing = Object.entries(checks).filter(([, c]) => !c.ok);
       if (failing.length === 0) {
         res.json({ ready: true, checks });
         return;
       }
-      const error = `not ready: ${failing.map(([name, c]) => `${name} is not reachable (${c.error})`).join('; ')}`;
+      const error = `not ready: ${failing.map(([name, c]) => (name === 'watch' ? c.error : `${name} is not reachable (${c.error})`)).join('; ')}`;
       res.status(503).json({ ready: false, error, failing: failing.map(([name]) => name), checks });
     }))
     .all(methodNotAllowed('GET'));
@@ -92,29 +88,22 @@ export function createApiRouter(src: ApiSources): Router {
   router.route('/api/services')
     .get(wrap(async (req, res) => {
       const decisions = intParam(req, 'decisions', OVERVIEW_DECISIONS);
-      const fleet = await src.probes.fleetUnits();
-      const overview = await fromEtcd(src, async () => buildOverview(src.store, await src.config(), { now: src.now(), decisions, fleet }));
-      res.json(overview);
+      res.json(await fromEtcd(() => src.readModel.overview(decisions)));
     }))
     .all(methodNotAllowed('GET'));
 
-  const requireService = async (name: string): Promise<DynamiteConfig> => {
-    const config = await fromEtcd(src, () => src.config());
-    if (!(await fromEtcd(src, () => serviceExists(src.store, config, name)))) {
-      const known = (await fromEtcd(src, () => listServiceNames(src.store, config))).map((s) => s.name);
-      throw new HttpError(404, `unknown service ${JSON.stringify(name)}; services: ${known.join(', ') || '(none)'}`);
-    }
-    return config;
+  const requireService = async (name: string): Promise<void> => {
+    const { known, services } = await fromEtcd(() => src.readModel.knows(name));
+    if (!known) throw new HttpError(404, `unknown service ${JSON.stringify(name)}; services: ${services.join(', ') || '(none)'}`);
   };
 
   router.route('/api/services/:name')
     .get(wrap(async (req, res) => {
       const decisions = intParam(req, 'decisions', OVERVIEW_DECISIONS);
       const name = String(req.params.name);
-      const config = await requireService(name);
-      const fleet = await src.probes.fleetUnits();
-      const overview = await fromEtcd(src, () => buildOverview(src.store, config, { now: src.now(), decisions, fleet, only: name }));
-      const service = overview.services[0];
+      await requireService(name);
+      const overview = await fromEtcd(() => src.readModel.overview(decisions));
+      const service = overview.services.find((s) => s.name === name);
       if (!service) throw new HttpError(404, `service ${JSON.stringify(name)} is an attached service; see its parent in /api/services`);
       res.json({ time: overview.time, fleet: overview.fleet, service });
     }))
@@ -125,7 +114,7 @@ export function createApiRouter(src: ApiSources): Router {
       const limit = intParam(req, 'limit', DECISIONS_LIMIT);
       const name = String(req.params.name);
       await requireService(name);
-      const records = await fromEtcd(src, () => src.store.listDecisions(name, limit));
+      const records = await fromEtcd(() => src.readModel.decisionsOf(name, limit));
       res.json({ service: name, limit, count: records.length, decisions: records.map(decisionView) });
     }))
     .all(methodNotAllowed('GET'));

@@ -45,9 +45,3 @@ export function basicAuth(credentials: HttpCredentials | null, protect: (req: Re
     sendUnauthorized(res);
   };
 }
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-export function isMutating(req: Request): boolean {
-  return !SAFE_METHODS.has(req.method.toUpperCase());
-}

@@ -7,7 +7,7 @@ export interface HttpBind {
   port: number;
 }
 
-/** Basic-auth credentials of the board and of every mutating request. */
+/** Basic-auth credentials of the listener (everything but /healthz and /readyz, unless reads are public). */
 export interface HttpCredentials {
   user: string;
   password: string;
@@ -54,7 +54,7 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * Credentials from DYNAMITE_HTTP_USER / DYNAMITE_HTTP_PASSWORD: both set -> credentials; neither -> null; only one,
- * or an empty one -> an error (a half-configured lock is no lock).
+ * an empty one, or a blank one (only spaces) -> an error (a half-configured lock is no lock).
  */
 export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): HttpCredentials | null {
   const user = env.DYNAMITE_HTTP_USER;
@@ -64,16 +64,31 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): HttpCr
   if (!hasUser && !hasPassword) return null;
   if (!hasUser) throw new HttpConfigError('DYNAMITE_HTTP_PASSWORD is set but DYNAMITE_HTTP_USER is not; set both (or neither)');
   if (!hasPassword) throw new HttpConfigError('DYNAMITE_HTTP_USER is set but DYNAMITE_HTTP_PASSWORD is not; set both (or neither)');
+  if (user!.trim() === '') throw new HttpConfigError('DYNAMITE_HTTP_USER is blank (only spaces); set a user name');
+  if (password!.trim() === '') throw new HttpConfigError('DYNAMITE_HTTP_PASSWORD is blank (only spaces); set a real password');
   if (user!.includes(':')) throw new HttpConfigError('DYNAMITE_HTTP_USER must not contain ":" (basic auth separates user and password with it)');
   return { user: user!, password: password! };
 }
 
+/** DYNAMITE_HTTP_PUBLIC_READS: `1`/`true`/`yes` open the read endpoints; unset, empty, `0`/`false`/`no` do not. */
+export function publicReadsFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = (env.DYNAMITE_HTTP_PUBLIC_READS ?? '').trim().toLowerCase();
+  if (raw === '' || raw === '0' || raw === 'false' || raw === 'no') return false;
+  if (raw === '1' || raw === 'true' || raw === 'yes') return true;
+  throw new HttpConfigError(`DYNAMITE_HTTP_PUBLIC_READS "${env.DYNAMITE_HTTP_PUBLIC_READS}": expected 1/true/yes or 0/false/no`);
+}
+
+/** Credentials that lock something: a user and a password that are not blank. */
+export function lockingCredentials(credentials: HttpCredentials | null): credentials is HttpCredentials {
+  return credentials !== null && credentials.user.trim() !== '' && credentials.password.trim() !== '';
+}
+
 /**
  * The rule of the listener: without credentials it only binds to loopback, because the board can retry, remove
- * and add jobs, and the API shows the whole cluster's state.
+ * and add jobs, and the API shows the whole cluster's state. Blank credentials are no credentials.
  */
 export function checkBind(bind: HttpBind, credentials: HttpCredentials | null, flag = '--http'): void {
-  if (credentials !== null || isLoopbackHost(bind.host)) return;
+  if (lockingCredentials(credentials) || isLoopbackHost(bind.host)) return;
   throw new HttpConfigError(
     `${flag} ${formatBind(bind)}: refusing to serve the board and API on a non-loopback address without credentials ` +
       '(anyone who can reach it could retry or remove fleet actions); set DYNAMITE_HTTP_USER and DYNAMITE_HTTP_PASSWORD, ' +

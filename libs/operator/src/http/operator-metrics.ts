@@ -1,32 +1,34 @@
 import { Gauge, Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
-import { prefixEnd, type DynamiteConfig } from '@dynamite/domain';
+import { prefixEnd } from '@dynamite/domain';
 import type { StateStore } from '@dynamite/store';
 import type { EngineMetrics } from '@dynamite/engine';
-import { buildOverview } from '../overview';
-import { withDeadline, type Dependency, type Probes } from './probes';
+import { Cached, type ReadModel } from '../read-model';
+import { withDeadline, type Dependency } from './probes';
 
 /** BullMQ job states reported per queue (every state `getJobCounts` knows). */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
 
 export interface ScrapeSources {
   metrics: EngineMetrics;
+  /** The listener's own store and queues (its own etcd and Redis connections). */
   store: StateStore;
-  config: () => Promise<DynamiteConfig>;
   queues: Queue[];
-  probes: Probes;
+  readModel: ReadModel;
   /** Revision of the newest sample event the scheduler's watch turned into jobs (null before it started). */
   watchRevision: () => string | null;
   /** The metrics prefix the watch reads (`/metrics/`). */
   watchPrefix: () => string | null;
-  now: () => number;
   timeoutMs: number;
+  /** How old the gauges may be (ms): scrapes in between reuse the last values. */
+  maxAgeMs: number;
 }
 
 /**
  * `/metrics`: the engine's registry (counters and histograms the scheduler and worker increment as they work,
- * plus process metrics) followed by gauges computed at scrape time from Redis, etcd and fleet. The gauges live in
- * their own registry so one EngineMetrics can be served by several listeners.
+ * plus process metrics) followed by gauges computed from Redis, etcd and fleet through the read model. The gauges
+ * live in their own registry so one EngineMetrics can be served by several listeners. The gauges are computed at
+ * most once per `maxAgeMs`, however many scrapers ask; the engine's own counters are always current.
  */
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -43,8 +45,10 @@ export class OperatorMetrics {
   private readonly watchPending: Gauge<string>;
   private readonly up: Gauge<'dependency'>;
   private readonly scrapeErrors: Gauge<'source'>;
+  private readonly gauges: Cached<void>;
 
   constructor(private readonly src: ScrapeSources) {
+    this.gauges = new Cached(() => this.refresh(), src.maxAgeMs);
     const registers = [this.registry];
     this.queueJobs = new Gauge({ name: 'dynamite_queue_jobs', help: 'Jobs per queue and state (BullMQ getJobCounts) at scrape time', labelNames: ['queue', 'state'], registers });
     this.armedTimers = new Gauge({ name: 'dynamite_armed_timers', help: 'Policy state machines with a running period timer', labelNames: ['service', 'policy'], registers });
@@ -67,7 +71,7 @@ export class OperatorMetrics {
 
   /** The full text of one scrape. */
   async render(): Promise<string> {
-    await this.refresh();
+    await this.gauges.get();
     const engine = await this.src.metrics.registry.metrics();
     const mine = await this.registry.metrics();
     return `${engine.trimEnd()}\n${mine}`;
@@ -75,27 +79,22 @@ export class OperatorMetrics {
 
   private async refresh(): Promise<void> {
     const t = this.src.timeoutMs;
-    const [probes, counts, fleet, lag] = await Promise.all([
-      this.src.probes.all(),
+    const [probes, counts, overview, lag] = await Promise.all([
+      this.src.readModel.readiness(),
       Promise.all(this.src.queues.map(async (q) => ({ queue: q.name, counts: await withDeadline(q.getJobCounts(...QUEUE_STATES), t, 'Redis') })))
         .catch(() => null),
-      this.src.probes.fleetUnits(),
+      this.src.readModel.overview(0).catch(() => null),
       this.readWatchLag().catch(() => null),
     ]);
-    const overview = await withDeadline(
-      this.src.config().then((config) => buildOverview(this.src.store, config, { now: this.src.now(), decisions: 0, fleet })),
-      t,
-      'etcd',
-    ).catch(() => null);
 
     // Everything was read; now replace the gauges in one synchronous step, so a scrape never sees a half-set.
     for (const g of [this.queueJobs, this.armedTimers, this.cooldownsActive, this.cooldownRemaining, this.desired, this.actual, this.min, this.max, this.actions, this.watchLag, this.watchPending, this.up, this.scrapeErrors]) {
       g.reset();
     }
-    for (const [dep, result] of Object.entries(probes) as [Dependency, { ok: boolean }][]) this.up.set({ dependency: dep }, result.ok ? 1 : 0);
+    for (const dep of ['redis', 'etcd', 'fleet'] as Dependency[]) this.up.set({ dependency: dep }, probes[dep].ok ? 1 : 0);
     this.scrapeErrors.set({ source: 'redis' }, counts === null ? 1 : 0);
     this.scrapeErrors.set({ source: 'etcd' }, overview === null ? 1 : 0);
-    this.scrapeErrors.set({ source: 'fleet' }, 'error' in fleet ? 1 : 0);
+    this.scrapeErrors.set({ source: 'fleet' }, overview?.fleet.reachable === false || (overview === null && !probes.fleet.ok) ? 1 : 0);
     if (counts) {
       for (const { queue, counts: c } of counts) {
         for (const state of QUEUE_STATES) this.queueJobs.set({ queue, state }, c[state] ?? 0);

@@ -1,21 +1,30 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Redis } from 'ioredis';
-import type { EngineContext, Logger } from '@dynamite/engine';
+import { ConfigSource, recordRejectionSink, type EngineContext, type Logger } from '@dynamite/engine';
+import { JobQueues, createRedisConnection } from '@dynamite/queues';
+import { StateStore, createEtcdClient, type EtcdConnectionOptions } from '@dynamite/store';
+import { ReadModel } from '../read-model';
 import { createApiRouter, HttpError } from './api';
-import { basicAuth, isMutating } from './basic-auth';
-import { checkBind, credentialsFromEnv, formatBind, type HttpBind, type HttpCredentials } from './bind';
+import { basicAuth } from './basic-auth';
+import { checkBind, credentialsFromEnv, formatBind, publicReadsFromEnv, type HttpBind, type HttpCredentials } from './bind';
 import { BOARD_PATH, createBoardRouter } from './board';
 import { HttpConfigError } from './errors';
 import { OperatorMetrics } from './operator-metrics';
-import { Probes } from './probes';
+import { Probes, type WatchHandle } from './probes';
 
 export interface HttpListenOptions extends HttpBind {
   /** Basic-auth credentials; undefined reads DYNAMITE_HTTP_USER / DYNAMITE_HTTP_PASSWORD, null means none. */
   credentials?: HttpCredentials | null;
+  /**
+   * With credentials, let GET and HEAD of the read endpoints (`/metrics`, `/api/...`, `/`) through without them
+   * (`--http_public_reads`); the board and every change still need them. Undefined reads DYNAMITE_HTTP_PUBLIC_READS.
+   */
+  publicReads?: boolean;
   /** Deadline of each probe of Redis, etcd and fleet (ms, default 2000). */
   probeTimeoutMs?: number;
+  /** How old an answer of the read model (API, /metrics, /readyz) may be (ms, default 1000). */
+  readMaxAgeMs?: number;
   /**
    * The address is the default rather than one the user asked for: when it is already in use (a second engine
    * process on the machine), log a warning and run without the listener instead of failing.
@@ -23,11 +32,16 @@ export interface HttpListenOptions extends HttpBind {
   bestEffort?: boolean;
 }
 
-/** What the listener reads: the scheduler's engine context, its sample watch and its Redis connection. */
+/**
+ * What the listener shows: the scheduler's engine context (its metrics, fleet endpoint, clock and queue prefix) and
+ * sample watch. It reads etcd and Redis through connections of its own, opened from `etcd` and `redisUrl`, so no
+ * number of requests slows down or trips the engine's clients.
+ */
 export interface HttpTargets {
   ctx: EngineContext;
-  redis: Redis;
-  watch?: { revision: string | null; prefix: string } | null;
+  etcd: EtcdConnectionOptions;
+  redisUrl: string;
+  watch?: WatchHandle | null;
   log?: Logger;
 }
 
@@ -35,7 +49,7 @@ export interface RunningHttp {
   url: string;
   host: string;
   port: number;
-  /** Whether basic auth protects the board and mutating requests. */
+  /** Whether basic auth protects the listener. */
   authenticated: boolean;
   close(): Promise<void>;
 }
@@ -45,35 +59,102 @@ const ENDPOINTS = [
   'GET /api/services/:name/decisions?limit=N', `GET ${BOARD_PATH} (Bull Board)`,
 ];
 
+/** Probes: answered without credentials, always. */
+const PROBES = new Set(['/healthz', '/readyz']);
+/** Reads opened by `publicReads`. */
+const READS = /^\/(metrics|api(\/.*)?)?$/;
+
+/** The path as express routes it (case-insensitive, one trailing slash optional). */
+function routedPath(req: Request): string {
+  const path = req.path.toLowerCase();
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+/** Which requests go through without credentials: the probes, and the reads when they are public. Nothing else. */
+export function isOpenRequest(req: Request, publicReads: boolean): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const path = routedPath(req);
+  return PROBES.has(path) || (publicReads && READS.test(path));
+}
+
+/**
+ * Headers on every answer: no MIME sniffing, never in a frame, no referrer, and nothing cached but the board's
+ * static assets (answers carry the cluster's state, some behind credentials).
+ */
+function securityHeaders(req: Request, res: Response, next: NextFunction): void {
+  res.set({
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Content-Security-Policy': "frame-ancestors 'none'",
+    'Referrer-Policy': 'no-referrer',
+  });
+  if (!routedPath(req).startsWith(`${BOARD_PATH}/static/`)) res.set('Cache-Control', 'no-store');
+  next();
+}
+
+/** The listener's own connections: an etcd client, a Redis connection and the queues on it. */
+export interface OperatorConnections {
+  store: StateStore;
+  queues: JobQueues;
+  close(): Promise<void>;
+}
+
+export function openOperatorConnections(targets: HttpTargets, timeoutMs: number): OperatorConnections {
+  const log = targets.log ?? targets.ctx.log;
+  const store = new StateStore(createEtcdClient({ ...targets.etcd, callTimeoutMs: timeoutMs * 2 }), recordRejectionSink(targets.ctx.metrics, log));
+  const redis = createRedisConnection(targets.redisUrl);
+  // Without a listener, a Redis that went away would be an unhandled 'error' event; the probes report it.
+  redis.on('error', () => undefined);
+  const queues = new JobQueues(redis, targets.ctx.jobs.jobQueues.prefix);
+  return {
+    store,
+    queues,
+    async close() {
+      await queues.close().catch(() => undefined);
+      await redis.quit().catch(() => redis.disconnect());
+      store.etcd.close();
+    },
+  };
+}
+
 /** The express app: health, readiness, metrics, the JSON API and Bull Board, with basic auth where it matters. */
-export function createOperatorApp(targets: HttpTargets, credentials: HttpCredentials | null, probeTimeoutMs = 2_000): express.Express {
+export function createOperatorApp(
+  targets: HttpTargets,
+  connections: OperatorConnections,
+  opts: { credentials: HttpCredentials | null; publicReads?: boolean; probeTimeoutMs?: number; readMaxAgeMs?: number },
+): express.Express {
   const { ctx } = targets;
-  const probes = new Probes({ redis: targets.redis, store: ctx.store, fleet: () => ctx.fleet, timeoutMs: probeTimeoutMs });
-  const queues = ctx.jobs.jobQueues.all();
+  const { store, queues } = connections;
+  const timeoutMs = opts.probeTimeoutMs ?? 2_000;
+  const maxAgeMs = opts.readMaxAgeMs ?? 1_000;
   const now = () => ctx.clock.now();
+  const config = new ConfigSource(store);
+  const probes = new Probes({ redis: queues.connection, store, fleet: () => ctx.fleet, watch: targets.watch, timeoutMs });
+  const readModel = new ReadModel({ store, config: () => config.current(), probes, now, maxAgeMs, timeoutMs });
   const metrics = new OperatorMetrics({
     metrics: ctx.metrics,
-    store: ctx.store,
-    config: () => ctx.config.current(),
-    queues,
-    probes,
+    store,
+    queues: queues.all(),
+    readModel,
     watchRevision: () => targets.watch?.revision ?? null,
     watchPrefix: () => targets.watch?.prefix ?? null,
-    now,
-    timeoutMs: probeTimeoutMs,
+    timeoutMs,
+    maxAgeMs,
   });
+  const { credentials } = opts;
+  const publicReads = opts.publicReads === true;
 
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  // Every request that changes something needs credentials, and so does everything that reaches the board (its
-  // pages, assets and API): the check is mounted with the board, so it matches whatever the board's mount matches
-  // (express paths are case-insensitive).
-  app.use(basicAuth(credentials, isMutating));
-  app.use(createApiRouter({ store: ctx.store, config: () => ctx.config.current(), probes, metrics, now, timeoutMs: probeTimeoutMs, startedAt: now() }));
-  app.use(BOARD_PATH, basicAuth(credentials, () => true), createBoardRouter(queues));
+  app.use(securityHeaders);
+  // With credentials, everything needs them but the probes (and the reads, when opened): deny by default.
+  app.use(basicAuth(credentials, (req) => !isOpenRequest(req, publicReads)));
+  app.use(createApiRouter({ readModel, metrics, now, startedAt: now() }));
+  app.use(BOARD_PATH, createBoardRouter(queues.all()));
   app.get('/', (_req, res) => {
-    res.json({ name: 'dynamite', endpoints: ENDPOINTS, auth: credentials !== null ? 'basic (board and mutating requests)' : 'none (loopback only)' });
+    const auth = credentials === null ? 'none (loopback only)' : publicReads ? 'basic (board and changes; reads are public)' : 'basic (all but /healthz and /readyz)';
+    res.json({ name: 'dynamite', endpoints: ENDPOINTS, auth });
   });
   app.use((req: Request, res: Response) => {
     res.status(404).json({ error: `no such endpoint: ${req.method} ${req.path}; endpoints: ${ENDPOINTS.join(', ')}` });
@@ -131,30 +212,40 @@ function listenMessage(err: NodeJS.ErrnoException, where: string, bind: HttpBind
 export async function startHttpServer(targets: HttpTargets, opts: HttpListenOptions): Promise<RunningHttp> {
   const credentials = opts.credentials === undefined ? credentialsFromEnv() : opts.credentials;
   checkBind(opts, credentials);
-  const app = createOperatorApp(targets, credentials, opts.probeTimeoutMs);
+  const publicReads = opts.publicReads ?? publicReadsFromEnv();
+  const connections = openOperatorConnections(targets, opts.probeTimeoutMs ?? 2_000);
+  const app = createOperatorApp(targets, connections, { credentials, publicReads, probeTimeoutMs: opts.probeTimeoutMs, readMaxAgeMs: opts.readMaxAgeMs });
   const server = http.createServer(app);
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, opts));
-    server.once('error', onError);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', onError);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, opts));
+      server.once('error', onError);
+      server.listen(opts.port, opts.host, () => {
+        server.off('error', onError);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    await connections.close();
+    throw err;
+  }
   server.on('error', (err) => targets.log?.error({ err: err.message }, 'operator listener error'));
   const address = server.address() as AddressInfo;
   const host = address.address;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-  targets.log?.info({ url, board: `${url}${BOARD_PATH}`, auth: credentials !== null }, 'operator HTTP listening');
+  targets.log?.info({ url, board: `${url}${BOARD_PATH}`, auth: credentials !== null, publicReads }, 'operator HTTP listening');
   return {
     url,
     host,
     port: address.port,
     authenticated: credentials !== null,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await connections.close();
+    },
   };
 }
