@@ -12,8 +12,22 @@ export function buildProgram(argv: string[] = []): Command {
   return program;
 }
 
+/**
+ * grpc-js gives TLS the address of an IP endpoint (`https://10.0.0.5:2379`) as server name, which Node flags on every
+ * connection (DEP0123): noise around the one line a user reads. The certificate is still checked against the address.
+ */
+function quietTlsServerNameWarning(): void {
+  const emit = process.emitWarning;
+  process.emitWarning = function emitWarning(this: NodeJS.Process, warning: string | Error, ...rest: unknown[]) {
+    const code = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { code?: unknown }).code : rest[1];
+    if (code === 'DEP0123') return;
+    return (emit as (...args: unknown[]) => void).call(this, warning, ...rest);
+  } as typeof process.emitWarning;
+}
+
 /** Runs the CLI and returns the exit code; user errors print one line, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
+  quietTlsServerNameWarning();
   const program = buildProgram(argv);
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createRedisConnection, epochKey } from '@dynamite/queues';
+import { connectRedis, epochKey } from '@dynamite/queues';
 import type { EtcdConnectionOptions } from '@dynamite/store';
 import {
   SampleWatch,
@@ -53,8 +53,16 @@ export interface RunningScheduler {
 export async function startScheduler(opts: SchedulerOptions): Promise<RunningScheduler> {
   const log = opts.log ?? createLogger('scheduler');
   if (opts.http) checkBind(opts.http, opts.http.credentials === undefined ? credentialsFromEnv() : opts.http.credentials);
-  const redis = createRedisConnection(opts.redisUrl);
-  const ctx = createEngineContext({ ...opts, connection: redis, log });
+  // Redis first, with a deadline: a wrong password or an untrusted certificate is one clear error, not a hang.
+  const redis = await connectRedis(opts.redisUrl);
+  let ctx: EngineContext;
+  try {
+    ctx = createEngineContext({ ...opts, connection: redis, log });
+  } catch (err) {
+    // e.g. a TLS file of --etcd_ca that cannot be read: nothing may keep the process alive.
+    redis.disconnect();
+    throw err;
+  }
   let watch: SampleWatch | null = null;
   let http: RunningHttp | null = null;
   let redisCheck: NodeJS.Timeout | null = null;

@@ -15,7 +15,7 @@ import {
   type Logger,
 } from '@dynamite/engine';
 import { startWorkerMetricsServer } from '@dynamite/operator';
-import { createRedisConnection } from '@dynamite/queues';
+import { connectRedis, createRedisConnection } from '@dynamite/queues';
 import type { EtcdConnectionOptions } from '@dynamite/store';
 
 export interface WorkerOptions {
@@ -52,8 +52,23 @@ export interface RunningWorker {
 /** A worker: BullMQ workers on the three queues, wired to the engine's processors. Run any number, anywhere. */
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const log = opts.log ?? createLogger('worker');
-  const connection = createRedisConnection(opts.redisUrl);
-  const ctx = createEngineContext({ ...opts, connection, log });
+  // Redis and etcd answer (or one clear error says why not) before any job is taken.
+  const connection = await connectRedis(opts.redisUrl);
+  let ctx: EngineContext;
+  try {
+    ctx = createEngineContext({ ...opts, connection, log });
+  } catch (err) {
+    connection.disconnect();
+    throw err;
+  }
+  try {
+    await ctx.store.currentRevision();
+  } catch (err) {
+    await ctx.jobs.close().catch(() => undefined);
+    connection.disconnect();
+    ctx.store.etcd.close();
+    throw err;
+  }
   await useConfiguredFleetEndpoint(ctx, opts);
   const concurrency = opts.concurrency ?? 4;
   const common = {

@@ -3,6 +3,8 @@ import { ConfigLoadError, EngineMetrics, createLogger } from '@dynamite/engine';
 import { DEFAULT_HTTP, HttpConfigError, checkBind, credentialsFromEnv, parseHttpFlag, publicReadsFromEnv, type HttpBind } from '@dynamite/operator';
 import { startScheduler } from '@dynamite/scheduler';
 import { startWorker } from '@dynamite/worker';
+import { RedisConnectError } from '@dynamite/queues';
+import { EtcdOptionError, explainEtcdError } from '@dynamite/store';
 import { UsageError } from '../errors';
 import { addEngineOptions, type CommonOptions } from '../options';
 import { addEtcdSecurityOptions, etcdConnection, fleetEndpointExplicit, untilSignal, type EtcdSecurityOptions } from '../engine-options';
@@ -36,15 +38,12 @@ function httpBind(flags: EngineFlags, cmd: Command): (HttpBind & { bestEffort: b
   }
 }
 
-/** etcd or Redis not answering at start: one line naming the endpoint, exit code 1 (a supervisor retries). */
+/** etcd or Redis unusable at start (down, TLS, auth): one line naming the endpoint, exit code 1 (a supervisor retries). */
 function unreachable(err: unknown, flags: EngineFlags): unknown {
-  const message = err instanceof Error ? err.message : String(err);
-  if (/UNAVAILABLE|No connection established|GRPCConnectFailed/i.test(message)) {
-    return new UsageError(`cannot reach etcd at ${flags.etcd_endpoint}: ${message.split('. ')[0]}`, 1);
-  }
-  if (/ECONNREFUSED|ENOTFOUND|getaddrinfo/i.test(message) && /redis|6379/i.test(`${message} ${flags.redis_url}`)) {
-    return new UsageError(`cannot reach Redis at ${flags.redis_url}: ${message}`, 1);
-  }
+  if (err instanceof EtcdOptionError) return new UsageError(err.message);
+  if (err instanceof RedisConnectError) return new UsageError(err.message, 1);
+  const etcd = explainEtcdError(err);
+  if (etcd !== null) return new UsageError(`cannot use etcd at ${flags.etcd_endpoint}: ${etcd}`, 1);
   return err;
 }
 
@@ -87,18 +86,22 @@ function metricsBind(flags: EngineFlags): HttpBind | null {
 async function runWorker(flags: EngineFlags, cmd: Command, metrics?: EngineMetrics) {
   const lock = positiveInt(flags.lock_duration, '--lock_duration');
   const metricsListen = metricsBind(flags);
-  return startWorker({
-    etcd: etcdConnection(flags),
-    redisUrl: flags.redis_url,
-    queuePrefix: flags.queue_prefix,
-    fleetEndpoint: flags.fleet_endpoint,
-    fleetEndpointExplicit: fleetEndpointExplicit(cmd),
-    concurrency: positiveInt(flags.concurrency, '--concurrency'),
-    lockDurationMs: lock,
-    stalledIntervalMs: Math.max(500, Math.floor(lock / 2)),
-    metrics,
-    metricsListen,
-  });
+  try {
+    return await startWorker({
+      etcd: etcdConnection(flags),
+      redisUrl: flags.redis_url,
+      queuePrefix: flags.queue_prefix,
+      fleetEndpoint: flags.fleet_endpoint,
+      fleetEndpointExplicit: fleetEndpointExplicit(cmd),
+      concurrency: positiveInt(flags.concurrency, '--concurrency'),
+      lockDurationMs: lock,
+      stalledIntervalMs: Math.max(500, Math.floor(lock / 2)),
+      metrics,
+      metricsListen,
+    });
+  } catch (err) {
+    throw unreachable(err, flags);
+  }
 }
 
 export function register(program: Command): void {
@@ -127,7 +130,10 @@ export function register(program: Command): void {
     // One registry for both, so /metrics shows the worker's counters too.
     const metrics = new EngineMetrics();
     const sched = await runScheduler(flags, cmd, metrics);
-    const work = await runWorker(flags, cmd, metrics);
+    const work = await runWorker(flags, cmd, metrics).catch(async (err: unknown) => {
+      await sched.close();
+      throw err;
+    });
     log.info('dynamite running (scheduler + worker)');
     await untilSignal();
     await work.close();

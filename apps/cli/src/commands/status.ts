@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { DynamiteConfig } from '@dynamite/domain';
 import { buildOverview, type Overview, type PolicyView, type ServiceView } from '@dynamite/operator';
-import { StateStore, createEtcdClient, type RecordRejection } from '@dynamite/store';
+import { StateStore, createEtcdClient, explainEtcdError, type RecordRejection } from '@dynamite/store';
 import { ConfigSource } from '@dynamite/engine';
 import { UsageError } from '../errors';
 import { addEtcdOption, type CommonOptions } from '../options';
@@ -40,7 +40,7 @@ export async function withEngineStore<T>(flags: EtcdReadFlags, work: (store: Sta
     return result;
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError(`cannot read from etcd at ${flags.etcd_endpoint}: ${oneLine(err)}`);
+    throw new UsageError(`cannot read from etcd at ${flags.etcd_endpoint}: ${explainEtcdError(err) ?? oneLine(err)}`);
   } finally {
     clearTimeout(timer);
     store.etcd.close();
