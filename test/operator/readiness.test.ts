@@ -67,13 +67,14 @@ describe('/readyz and the sample watch', () => {
   });
 
   test('500 concurrent /readyz: every one 200, from at most two rounds of probes', async () => {
-    // fleet counts the probe's requests: one `GET /machines` per round of probes.
+    // fleet counts the probe's requests: one `GET /machines` per round of probes (none when the last round, made by
+    // an earlier request, is still fresh).
     await fetch(`${env.emulator.url}/emulator/stats`, { method: 'DELETE' });
     const statuses = await Promise.all(Array.from({ length: 500 }, () => fetch(`${env.url}/readyz`).then((r) => r.status, () => 0)));
     const counts = statuses.reduce<Record<string, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
     assert.deepEqual(counts, { 200: 500 });
     const stats = await (await fetch(`${env.emulator.url}/emulator/stats`)).json() as { requests: Record<string, number> };
     const probes = Object.entries(stats.requests).filter(([route]) => /^GET .*machines/.test(route)).reduce((n, [, c]) => n + c, 0);
-    assert.ok(probes >= 1 && probes <= 2, `fleet probed ${probes} times: ${JSON.stringify(stats.requests)}`);
+    assert.ok(probes <= 2, `fleet probed ${probes} times: ${JSON.stringify(stats.requests)}`);
   });
 });
