@@ -65,6 +65,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
     await watch?.stop().catch(() => undefined);
     await ctx.jobs.close().catch(() => undefined);
     await redis.quit().catch(() => redis.disconnect());
+    await ctx.config.close();
     ctx.store.etcd.close();
   };
 

@@ -96,6 +96,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       await metricsServer?.close();
       await Promise.all([ctx.jobs.close(), common.connection.quit().catch(() => undefined)]);
       await connection.quit().catch(() => undefined);
+      await ctx.config.close();
       ctx.store.etcd.close();
     },
   };

@@ -40,7 +40,7 @@ export async function withEngineStore<T>(flags: EtcdReadFlags, work: (store: Sta
 
 async function readConfig(store: StateStore, endpoint: string): Promise<DynamiteConfig> {
   try {
-    return await new ConfigSource(store).current();
+    return await new ConfigSource(store, { watch: false }).current();
   } catch (err) {
     const message = oneLine(err);
     if (/no configuration in etcd|stored configuration is invalid/.test(message)) throw new UsageError(`etcd at ${endpoint}: ${message}`);
