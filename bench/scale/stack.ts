@@ -8,7 +8,7 @@ import { FleetClient } from '@dynamite/fleet-client';
 import { DYNAMITE_BIN, REPO_ROOT } from '../../test/support/engine-harness';
 import { EtcdServer } from '../../test/support/etcd';
 import { freePort, waitForPort } from '../../test/support/ports';
-import { REDIS_URL, deletePrefix, uniquePrefix } from '../../test/support/redis';
+import { RedisServer, uniquePrefix } from '../../test/support/redis';
 
 /**
  * The servers of one scale benchmark, each its own process so its CPU and memory can be read from /proc: a
@@ -94,12 +94,14 @@ export class ScaleStack {
   redis!: IORedis;
   emulator!: Proc;
   emulatorUrl = '';
+  /** Where engine processes reach fleet: the emulator, or a recording proxy in front of it. */
+  fleetUrl = '';
   readonly prefix: string;
   readonly dir: string;
   readonly configFile: string;
   private counter = 0;
 
-  private constructor(readonly config: ScaleConfig, readonly etcdServer: EtcdServer) {
+  private constructor(readonly config: ScaleConfig, readonly etcdServer: EtcdServer, readonly redisServer: RedisServer) {
     this.prefix = uniquePrefix('bench-scale');
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dynamite-bench-scale-'));
     const unitDir = path.join(this.dir, 'units');
@@ -112,19 +114,21 @@ export class ScaleStack {
   }
 
   static async start(config: ScaleConfig, emulatorFlags: string[] = []): Promise<ScaleStack> {
-    const stack = new ScaleStack(config, await EtcdServer.start());
+    // A Redis of its own: its memory and command counts are the engine's alone, and FLUSHALL touches no one else.
+    const stack = new ScaleStack(config, await EtcdServer.start(), await RedisServer.start());
     stack.etcd = new Etcd3({ hosts: stack.etcdServer.url });
-    stack.redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
+    stack.redis = new IORedis(stack.redisServer.url, { maxRetriesPerRequest: null });
     const port = await freePort();
     stack.emulatorUrl = `http://127.0.0.1:${port}`;
     stack.emulator = stack.spawnProcess('emulator', ['fleet-emulator', '--listen', `127.0.0.1:${port}`, '--machines', '3', ...emulatorFlags]);
     await waitForPort(port, 20_000);
+    stack.fleetUrl = stack.emulatorUrl;
     stack.fleet = new FleetClient({ endpoint: stack.emulatorUrl, retry: { attempts: 3 } });
     return stack;
   }
 
   get engineFlags(): string[] {
-    return ['-e', this.etcdServer.endpoint, '-f', this.emulatorUrl, '--redis_url', REDIS_URL, '--queue_prefix', this.prefix];
+    return ['-e', this.etcdServer.endpoint, '-f', this.fleetUrl, '--redis_url', this.redisServer.url, '--queue_prefix', this.prefix];
   }
 
   private spawnProcess(name: string, args: string[], env: Record<string, string> = {}): Proc {
@@ -173,8 +177,8 @@ export class ScaleStack {
     await this.stopProcess(this.emulator, 'SIGTERM').catch(() => undefined);
     this.etcd.close();
     await this.etcdServer.stop();
-    await deletePrefix(this.prefix, REDIS_URL).catch(() => undefined);
     this.redis.disconnect();
+    await this.redisServer.stop();
     if (!process.env.DYNAMITE_KEEP_TEST_DIRS) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

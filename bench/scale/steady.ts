@@ -1,5 +1,4 @@
 import { receiptsKey } from '@dynamite/queues';
-import { REDIS_URL } from '../../test/support/redis';
 import { procUsage, quantile, scrape, serviceName, sleep, until, type ScaleStack } from './stack';
 import { writePaced, writeUnpaced, type Machine } from './writers';
 
@@ -89,6 +88,7 @@ export interface SteadyResult {
   lag_p99_ms: number;
   engine_cores: number;
   etcd_cores: number;
+  redis_cores: number;
   emulator_cores: number;
   rss_mb_first_half: number;
   rss_mb_second_half: number;
@@ -109,10 +109,7 @@ async function redisInfo(stack: ScaleStack): Promise<{ usedMb: number; commands:
   return { usedMb: used / 1024 / 1024, commands };
 }
 
-/**
- * Steady state: every machine writes one sample every `everyMs` for `seconds`. Redis commands per sample count the
- * whole shared Redis (other users of it show up here too: run on an otherwise idle machine).
- */
+/** Steady state: every machine writes one sample every `everyMs` for `seconds` (the stack has a Redis of its own). */
 export async function steady(stack: ScaleStack, machines: Machine[], pids: Record<string, number>, workerMetrics: string[], seconds: number, everyMs = 5_000): Promise<SteadyResult> {
   const ingested = async () => (await Promise.all(workerMetrics.map((u) => scrape(u, 'dynamite_samples_ingested_total')))).reduce((a, b) => a + b, 0);
   const keys = async () => Number(await stack.etcd.getAll().prefix('/').count());
@@ -146,6 +143,7 @@ export async function steady(stack: ScaleStack, machines: Machine[], pids: Recor
     lag_p99_ms: quantile(lags, 0.99),
     engine_cores: Number(engineCores.toFixed(3)),
     etcd_cores: Number((measured.cores['etcd'] ?? NaN).toFixed(3)),
+    redis_cores: Number((measured.cores['redis'] ?? NaN).toFixed(3)),
     emulator_cores: Number((measured.cores['emulator'] ?? NaN).toFixed(3)),
     rss_mb_first_half: Math.round(engineRss('first')),
     rss_mb_second_half: Math.round(engineRss('second')),
@@ -159,4 +157,3 @@ export async function steady(stack: ScaleStack, machines: Machine[], pids: Recor
   };
 }
 
-export { REDIS_URL };

@@ -39,6 +39,10 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  get pid(): number | null {
+    return this.child.pid ?? null;
+  }
+
   static async start(): Promise<RedisServer> {
     const port = await freePort();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dynamite-redis-'));

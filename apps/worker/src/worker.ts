@@ -38,6 +38,8 @@ export interface WorkerOptions {
   metricsListen?: { host: string; port: number } | null;
   /** Options of the fleet client (retries, timeouts). */
   fleet?: FleetClientOptions;
+  /** How long a stop waits for active jobs before leaving them to another worker (ms, default 5000). */
+  closeGraceMs?: number;
 }
 
 export interface RunningWorker {
@@ -92,11 +94,22 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     workers,
     metricsUrl: metricsServer?.url ?? null,
     async close() {
-      await Promise.all(workers.map((w) => w.close()));
+      // Active jobs get a few seconds to finish; past that they are left to another worker (every job is
+      // idempotent, and a job whose lock lapses is taken over), so a stop never waits on a slow fleet.
+      const drained = await Promise.race([
+        Promise.all(workers.map((w) => w.close())).then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), opts.closeGraceMs ?? 5_000).unref()),
+      ]);
+      if (!drained) log.warn({ graceMs: opts.closeGraceMs ?? 5_000 }, 'jobs still active at stop; left for another worker to take over');
       await metricsServer?.close();
-      await Promise.all([ctx.jobs.close(), common.connection.quit().catch(() => undefined)]);
-      await connection.quit().catch(() => undefined);
       await ctx.config.close();
+      if (drained) {
+        await Promise.all([ctx.jobs.close(), common.connection.quit().catch(() => undefined)]);
+        await connection.quit().catch(() => undefined);
+      } else {
+        common.connection.disconnect();
+        connection.disconnect();
+      }
       ctx.store.etcd.close();
     },
   };

@@ -22,6 +22,7 @@ import {
   ensureDestroyed,
   ensureLaunched,
   ensureSubmitted,
+  submitAndLaunch,
   launch,
   type EnsureLaunchedResult,
   type LaunchAction,
@@ -202,6 +203,10 @@ export class FleetClient {
 
   ensureSubmitted(name: string, options: UnitOption[]): Promise<SubmitAction> {
     return ensureSubmitted(this, name, options);
+  }
+
+  submitAndLaunch(name: string, options: UnitOption[]): Promise<'created' | 'unchanged'> {
+    return submitAndLaunch(this, name, options);
   }
 
   launch(name: string): Promise<LaunchAction> {

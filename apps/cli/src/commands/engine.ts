@@ -98,6 +98,14 @@ async function runWorker(flags: EngineFlags, cmd: Command, metrics?: EngineMetri
   });
 }
 
+/**
+ * Everything is closed: exit even if a client library still holds a timer (etcd3 keeps retrying a watch stream
+ * it lost before the stop), so a stopped engine never lingers. Unref'd: a clean exit comes first.
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(process.exitCode ?? 0), 1_000).unref();
+}
+
 export function register(program: Command): void {
   const scheduler = new Command('scheduler')
     .description('watch samples in etcd and turn them and timer expiries into jobs; bring services to min_instance');
@@ -106,6 +114,7 @@ export function register(program: Command): void {
     const running = await runScheduler(flags, cmd);
     await untilSignal();
     await running.close();
+    exitSoon();
   });
 
   const worker = new Command('worker').description('process policy checks and fleet actions (run as many as you like)');
@@ -115,6 +124,7 @@ export function register(program: Command): void {
     const running = await runWorker(flags, cmd);
     await untilSignal();
     await running.close();
+    exitSoon();
   });
 
   const run = new Command('run').description('scheduler and one worker in one process: the simple single-machine way');
@@ -129,6 +139,7 @@ export function register(program: Command): void {
     await untilSignal();
     await work.close();
     await sched.close();
+    exitSoon();
   });
 
   program.addCommand(scheduler);

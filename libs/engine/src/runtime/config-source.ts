@@ -13,7 +13,10 @@ type Cached = { modRevision: string; config: DynamiteConfig };
  */
 export class ConfigSource {
   private cached: Cached | null = null;
+  /** The watch, while it is connected (calls are served from the cache then). */
   private watcher: Watcher | null = null;
+  /** The watch, connected or reconnecting. */
+  private established: Watcher | null = null;
   private watching: Promise<void> | null = null;
   private closed = false;
   /** How often etcd was read and the stored text parsed (the cache's own figures, for tests and metrics). */
@@ -69,15 +72,17 @@ export class ConfigSource {
         }
       });
       watcher.on('delete', () => { this.cached = null; });
-      const lost = () => {
-        // Until a new watch is up, calls read etcd again.
+      // While the watch stream is down (etcd3 reconnects it by itself and replays from the last revision seen),
+      // calls read etcd; a watch etcd cancelled (e.g. its revision compacted) is replaced on the next call.
+      watcher.on('disconnected', () => { if (this.watcher === watcher) this.watcher = null; });
+      watcher.on('connected', () => { if (!this.closed && this.watching !== null) this.watcher = watcher; });
+      watcher.on('error', () => {
         if (this.watcher === watcher) this.watcher = null;
         this.watching = null;
         void watcher.cancel().catch(() => undefined);
-      };
-      watcher.on('error', lost);
-      watcher.on('disconnected', lost);
+      });
       this.watcher = watcher;
+      this.established = watcher;
     } catch {
       this.watching = null;
     }
@@ -85,8 +90,9 @@ export class ConfigSource {
 
   async close(): Promise<void> {
     this.closed = true;
-    const watcher = this.watcher;
+    const watcher = this.established;
     this.watcher = null;
+    this.established = null;
     if (watcher) await Promise.race([watcher.cancel().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000))]);
   }
 }

@@ -1,6 +1,7 @@
 import { findService, keys, parseConfigObject, usedPortNumbers, type DynamiteConfig } from '@dynamite/domain';
 import { loadConfig, loadConfigFromObject, type UnitFileSource } from '@dynamite/config-loader';
 import { CONFLICT, commitTemplate, parseJson, retryOnConflict, type StateStore, type TemplateRecord } from '@dynamite/store';
+import pMap from 'p-map';
 import { buildTemplate } from './template-record';
 
 /** A config that could not be loaded: every problem, each naming its place. */
@@ -51,12 +52,10 @@ export async function writeEngineState(store: StateStore, loaded: LoadedConfig):
   if (loaded.source === 'file') {
     await store.etcd.put(keys.applicationConfiguration).value(JSON.stringify(loaded.config.raw));
   }
-  if (loaded.unitFiles) {
-    for (const service of loaded.config.services) {
-      if (service.isAttached) continue;
-      const template = buildTemplate(loaded.config, service, loaded.unitFiles);
-      await writeTemplate(store, loaded.config, service.name, template);
-    }
+  const unitFiles = loaded.unitFiles;
+  if (unitFiles) {
+    await pMap(loaded.config.services.filter((s) => !s.isAttached), (service) =>
+      writeTemplate(store, loaded.config, service.name, buildTemplate(loaded.config, service, unitFiles)), { concurrency: 16 });
   }
   await store.etcd.put(keys.applicationStatus).value('Running');
   return recovering ? 'recovered' : 'fresh';

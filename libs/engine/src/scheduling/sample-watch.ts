@@ -4,11 +4,15 @@ import {
   keys,
   parseSampleKey,
   routeSample,
+  type CheckJobData,
   type DecisionRecord,
   type DynamiteConfig,
   deterministicId,
 } from '@dynamite/domain';
 import type { EngineContext } from '../runtime/context';
+
+/** The most events turned into jobs in one batch (one addBulk of checks). */
+const MAX_BATCH = 2_000;
 
 /**
  * Turns sample keys written to etcd into policy-check jobs. Watches the metrics prefix with the etcd v3 watch API,
@@ -18,6 +22,8 @@ import type { EngineContext } from '../runtime/context';
  */
 export class SampleWatch {
   private watcher: Watcher | null = null;
+  private pending: { key: string; revision: string }[] = [];
+  private drainQueued = false;
   private lastRevision: string | null = null;
   private flushedRevision: string | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -53,8 +59,12 @@ export class SampleWatch {
     const watcher = await this.ctx.store.etcd.watch().prefix(this.prefix).startRevision(revision.toString()).create();
     this.watcher = watcher;
     watcher.on('put', (kv: IKeyValue) => {
-      // Handle events strictly in order, one at a time.
-      this.chain = this.chain.then(() => this.onPut(kv)).catch((err: unknown) => this.ctx.log.error({ err: String(err) }, 'sample event failed'));
+      // Events are handled strictly in order, in batches: every event that arrived while the previous batch was
+      // being turned into jobs goes into the next one (one Redis round trip for its receipts, one for its checks).
+      this.pending.push({ key: kv.key.toString('utf8'), revision: String(kv.mod_revision) });
+      if (this.drainQueued) return;
+      this.drainQueued = true;
+      this.chain = this.chain.then(() => this.drain()).catch((err: unknown) => this.ctx.log.error({ err: String(err) }, 'sample events failed'));
     });
     watcher.on('error', (err: Error) => {
       if (this.stopped || this.watcher !== watcher) return;
@@ -92,30 +102,42 @@ export class SampleWatch {
     await this.watchFrom(BigInt(this.lastRevision ?? '0') + 1n);
   }
 
-  private async onPut(kv: IKeyValue): Promise<void> {
-    this.counts.events += 1;
-    const key = kv.key.toString('utf8');
-    const revision = String(kv.mod_revision);
-    await this.enqueueFor(key, revision);
-    this.lastRevision = revision;
+  private async drain(): Promise<void> {
+    this.drainQueued = false;
+    while (this.pending.length > 0) await this.enqueueBatch(this.pending.splice(0, MAX_BATCH));
   }
 
-  private async enqueueFor(key: string, revision: string): Promise<void> {
-    const parsed = parseSampleKey(key, this.config.etcd.metricsBasePath);
-    if (!parsed.ok) {
-      this.reject(parsed.reason, key, parsed.message);
-      return;
-    }
-    const routes = routeSample(parsed.sample, this.config);
-    if (routes.length === 0) return; // a metric no policy uses
+  /**
+   * Turns a batch of sample events into checks: one per state machine the batch touches, carrying the newest
+   * revision of the batch and the time it was received (the scheduler had seen etcd up to there by then). A key
+   * that is not a sample is counted here; values are checked where they are evaluated, so each bad sample is
+   * counted once.
+   */
+  private async enqueueBatch(batch: { key: string; revision: string }[]): Promise<void> {
     const receivedAt = this.ctx.clock.now();
-    // The sample's own receipt time, for the worker (a deduplicated check may run well after it).
-    await this.ctx.jobs.recordReceipt(revision, receivedAt).catch((err: unknown) => this.ctx.log.warn({ err: String(err) }, 'could not note a receipt time'));
-    // Values are checked where they are evaluated (the policy check), so each bad sample is counted once.
-    for (const route of routes) {
-      await this.ctx.jobs.addCheck({ service: route.service, policy: route.policy, machine: route.machine, receivedAt, revision });
-      this.counts.jobs += 1;
+    const checks = new Map<string, CheckJobData>();
+    const revisions: string[] = [];
+    for (const { key, revision } of batch) {
+      this.counts.events += 1;
+      const parsed = parseSampleKey(key, this.config.etcd.metricsBasePath);
+      if (!parsed.ok) {
+        this.reject(parsed.reason, key, parsed.message);
+        continue;
+      }
+      const routes = routeSample(parsed.sample, this.config);
+      if (routes.length === 0) continue; // a metric no policy uses
+      revisions.push(revision);
+      for (const route of routes) {
+        checks.set(`${route.service}|${route.policy}|${route.machine}`, { service: route.service, policy: route.policy, machine: route.machine, receivedAt, revision });
+      }
     }
+    // Each sample's own receipt time, for the worker (a deduplicated check may run well after it).
+    if (revisions.length > 0) {
+      await this.ctx.jobs.recordReceipts(revisions, receivedAt).catch((err: unknown) => this.ctx.log.warn({ err: String(err) }, 'could not note receipt times'));
+    }
+    if (checks.size > 0) await this.ctx.jobs.addChecks([...checks.values()]);
+    this.counts.jobs += checks.size;
+    this.lastRevision = batch[batch.length - 1]!.revision;
   }
 
   private reject(reason: string, key: string, message: string): void {
@@ -157,6 +179,8 @@ export class SampleWatch {
     const res = await this.ctx.store.etcd.getAll().prefix(this.prefix).exec();
     const revision = String(res.header.revision);
     const seen = new Set<string>();
+    const checks: CheckJobData[] = [];
+    const receivedAt = this.ctx.clock.now();
     for (const key of res.kvs.map((kv) => kv.key.toString('utf8'))) {
       const parsed = parseSampleKey(key, this.config.etcd.metricsBasePath);
       if (!parsed.ok) continue;
@@ -164,9 +188,10 @@ export class SampleWatch {
         const id = `${route.service}|${route.policy}|${route.machine}`;
         if (seen.has(id)) continue;
         seen.add(id);
-        await this.ctx.jobs.addCheck({ service: route.service, policy: route.policy, machine: route.machine, receivedAt: this.ctx.clock.now(), revision });
+        checks.push({ service: route.service, policy: route.policy, machine: route.machine, receivedAt, revision });
       }
     }
+    for (let i = 0; i < checks.length; i += MAX_BATCH) await this.ctx.jobs.addChecks(checks.slice(i, i + MAX_BATCH));
     return { revision, seen };
   }
 
