@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Queue } from 'bullmq';
 import { Etcd3 } from 'etcd3';
 import IORedis from 'ioredis';
-import { keys } from '@dynamite/domain';
+import { ACTIONS_QUEUE, CHECKS_QUEUE, JOB, keys } from '@dynamite/domain';
 import { FleetClient } from '@dynamite/fleet-client';
 import { startFleetEmulator, type FleetEmulatorOptions } from '@dynamite/fleet-emulator';
 import { EtcdServer } from './etcd';
@@ -44,6 +45,8 @@ export class EngineHarness {
   etcd!: Etcd3;
   fleet!: FleetClient;
   private counter = 0;
+  private queueConnection: IORedis | null = null;
+  private readonly queues = new Map<string, Queue>();
 
   private constructor(
     readonly opts: HarnessOptions,
@@ -129,6 +132,11 @@ export class EngineHarness {
     return key;
   }
 
+  /** Writes one key; returns the etcd revision of the write. */
+  async put(key: string, value: string): Promise<string> {
+    return String((await this.etcd.put(key).value(value).exec()).header.revision);
+  }
+
   async register(serviceType: string, uuid: string, instance: string): Promise<void> {
     await this.etcd.put(`/services/${serviceType}/${uuid}/service_instance_name`).value(instance);
   }
@@ -163,6 +171,13 @@ export class EngineHarness {
     return (await this.fleet.listUnits()).map((u) => u.name).sort();
   }
 
+  /** The emulator's request counts (`GET /emulator/stats`): by route, and by unit and method. */
+  async emulatorStats(): Promise<{ requests: Record<string, number>; units: Record<string, Record<string, number>> }> {
+    const res = await fetch(`${this.emulator.url}/emulator/stats`);
+    if (!res.ok) throw new Error(`emulator stats: ${res.status} ${await res.text()}`);
+    return (await res.json()) as { requests: Record<string, number>; units: Record<string, Record<string, number>> };
+  }
+
   async emulatorFaults(body: Record<string, unknown> | null): Promise<void> {
     const res = await fetch(`${this.emulator.url}/emulator/faults`, body === null
       ? { method: 'DELETE' }
@@ -174,7 +189,69 @@ export class EngineHarness {
     return new IORedis(this.redisUrl, { maxRetriesPerRequest: null });
   }
 
+  // ---- engine state, read the way an operator would -----------------------------------------------------
+
+  /** One of the engine's BullMQ queues (checks, actions, maintenance) under this suite's prefix, to read its jobs. */
+  queue(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      this.queueConnection ??= new IORedis(this.redisUrl, { maxRetriesPerRequest: null });
+      queue = new Queue(name, { connection: this.queueConnection, prefix: this.prefix });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /**
+   * Checks not yet run to the end: waiting, active or prioritized, or delayed for a retry after a failed attempt.
+   * Timer and cooldown-end jobs waiting for their time are not counted (they are delayed by design).
+   */
+  async checksInProgress(): Promise<number> {
+    const queue = this.queue(CHECKS_QUEUE);
+    const counts = await queue.getJobCounts('waiting', 'active', 'prioritized');
+    const retrying = (await queue.getDelayed()).filter((j) => j.name === JOB.check).length;
+    return Object.values(counts).reduce((a, b) => a + b, 0) + retrying;
+  }
+
+  /** Fleet actions not yet finished in the actions queue: waiting, active, prioritized or delayed (backoff). */
+  async actionJobsInProgress(): Promise<number> {
+    const counts = await this.queue(ACTIONS_QUEUE).getJobCounts('waiting', 'active', 'prioritized', 'delayed');
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  }
+
+  /** Whether the scheduler has turned every etcd write up to `revision` into jobs (its stored watch revision). */
+  async schedulerSaw(revision: string): Promise<boolean> {
+    const stored = await this.etcd.get(keys.watchRevision).string();
+    return stored !== null && BigInt(stored) >= BigInt(revision);
+  }
+
+  /**
+   * Waits until every sample written up to `revision` has been evaluated: the scheduler turned it into checks,
+   * and no check is left to run.
+   */
+  async waitForChecksDone(revision: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor(async () => (await this.schedulerSaw(revision)) && (await this.checksInProgress()) === 0, timeoutMs, `every check up to revision ${revision} done`, this);
+  }
+
+  /** Waits until no cooldown of `service` runs any more (per the cooldown records in etcd). */
+  async waitForCooldownsOver(service: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor(async () => {
+      const all = await this.etcd.getAll().prefix(keys.servicePolicyPrefix(service)).json();
+      const now = Date.now();
+      return Object.entries(all).every(([key, value]) => !key.endsWith('/cooldown') || (value as { until: number }).until <= now);
+    }, timeoutMs, `the cooldowns of ${service} over`, this);
+  }
+
+  /** The counters of rejected samples in etcd (`/_dynamite/stats/samples_rejected_<reason>`), by reason. */
+  async rejectedSampleStats(): Promise<Record<string, number>> {
+    const prefix = keys.stat('samples_rejected_');
+    const all = await this.etcd.getAll().prefix(prefix).strings();
+    return Object.fromEntries(Object.entries(all).map(([key, value]) => [key.slice(prefix.length), Number(value)]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+  }
+
   async stop(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    this.queueConnection?.disconnect();
     await Promise.all(this.processes.map((p) => this.kill(p, 'SIGTERM').catch(() => undefined)));
     this.etcd.close();
     await this.emulator.stop();
@@ -203,6 +280,15 @@ export async function waitFor<T>(check: () => Promise<T | null | undefined | fal
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `dynamite_samples_rejected_total` by reason, from a Prometheus text exposition (`/metrics`). */
+export async function scrapeRejectedSamples(metricsUrl: string): Promise<Record<string, number>> {
+  const res = await fetch(metricsUrl);
+  if (!res.ok) throw new Error(`${metricsUrl}: ${res.status}`);
+  const out: Record<string, number> = {};
+  for (const m of (await res.text()).matchAll(/^dynamite_samples_rejected_total\{reason="([^"]+)"\} (\S+)$/gm)) out[m[1]!] = Number(m[2]);
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
 
 /** Writes one sample every `everyMs` until stopped. */
 export function sampleStream(h: EngineHarness, serviceType: string, uuid: string | null, metric: string, value: () => number, everyMs = 200): { stop(): Promise<void> } {
