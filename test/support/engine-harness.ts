@@ -156,7 +156,7 @@ export class EngineHarness {
     return Object.values(all) as { decisionId: string; kind: string; instance: string; status: string }[];
   }
 
-  async decisions(service: string): Promise<{ id: string; outcome: string; reason: string | null; action: { instance: string; kind: string } | null; inputs: Record<string, unknown> }[]> {
+  async decisions(service: string): Promise<{ id: string; at: number; policy: string | null; machine: string | null; outcome: string; reason: string | null; action: { instance: string; kind: string } | null; inputs: Record<string, unknown> }[]> {
     const all = await this.etcd.getAll().prefix(keys.serviceDecisionsPrefix(service)).sort('Key', 'Ascend').strings();
     return Object.keys(all).sort().map((k) => JSON.parse(all[k]!));
   }
