@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CHECKS_QUEUE, keys } from '@dynamite/domain';
-import { EngineHarness, sleep, waitFor, webServiceConfig } from '../support/engine-harness';
+import { keys } from '@dynamite/domain';
+import { EngineHarness, sampleKey, sleep, waitFor, webServiceConfig } from '../support/engine-harness';
 
 // Guarantee 3: with 4 workers of concurrency 8 and a burst of breaching samples on many instances at once, the
 // instance count never leaves [min, max] and every decision yields exactly one action.
@@ -36,27 +36,26 @@ describe('bounds hold under concurrency', () => {
         await sleep(50);
       }
     })();
-    const started = Date.now();
-    let lastRevision = '0';
-    // Each uuid writes breaching samples for ~2.5 s: every state machine arms and expires at about the same time.
-    while (Date.now() - started < 2_500) {
-      const revisions = await Promise.all(uuids.map((u) => h.put(`/metrics/webserver/${u}/cpu_user/${new Date().toISOString()}`, '99')));
-      lastRevision = revisions.reduce((a, b) => (BigInt(a) > BigInt(b) ? a : b));
-      await sleep(100);
+    let m: Awaited<ReturnType<typeof machines>>;
+    try {
+      const started = Date.now();
+      let lastRevision = '0';
+      // Each uuid writes breaching samples for ~2.5 s: every state machine arms and expires at about the same time.
+      while (Date.now() - started < 2_500) {
+        const revisions = await Promise.all(uuids.map((u) => h.put(sampleKey('webserver', u, 'cpu_user', Date.now()), '99')));
+        lastRevision = revisions.reduce((a, b) => (BigInt(a) > BigInt(b) ? a : b));
+        await sleep(100);
+      }
+      // Quiescent: every sample evaluated and every window's timer run (the checks queue holds nothing), then every
+      // decided action done.
+      await h.waitForIdle(lastRevision, 30_000);
+      await waitFor(async () => (await h.actionJobsInProgress()) === 0 && (await h.actions('web')).every((a) => a.status === 'done'), 30_000, 'every action done', h);
+      m = await machines();
+    } finally {
+      polling = false;
+      await poller;
     }
-    // Quiescent: every sample evaluated, every window of the 20 machines closed (a window's closing record is
-    // committed with the machine's state), every decided action done, no job left in the checks or actions queue.
-    await waitFor(async () => {
-      if (!(await h.schedulerSaw(lastRevision))) return false;
-      const counts = await h.queue(CHECKS_QUEUE).getJobCounts('waiting', 'active', 'prioritized', 'delayed');
-      if (Object.values(counts).some((n) => n > 0)) return false;
-      const m = await machines();
-      if (!uuids.every((u) => m[u] !== undefined && m[u].state.armed === null)) return false;
-      if ((await h.actionJobsInProgress()) > 0) return false;
-      return (await h.actions('web')).every((a) => a.status === 'done');
-    }, 30_000, 'every window closed and every action done', h);
-    polling = false;
-    await poller;
+    assert.deepEqual(uuids.filter((u) => m[u] === undefined || m[u].state.armed !== null), [], 'every window of the 20 machines closed');
 
     const webs = (await h.unitNames()).filter((n) => n.startsWith('web@'));
     assert.equal(webs.length, MAX);

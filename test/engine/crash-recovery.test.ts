@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ACTIONS_QUEUE, jobIds } from '@dynamite/domain';
 import { epochKey } from '@dynamite/queues';
-import { EngineHarness, sampleStream, sleep, waitFor, webServiceConfig } from '../support/engine-harness';
+import { EngineHarness, sampleKey, sampleStream, sleep, waitFor, webServiceConfig } from '../support/engine-harness';
 import { RedisServer } from '../support/redis';
 
 // Guarantees 4, 5, 6 and 10: crashes of workers, the scheduler, Redis and the whole engine lose nothing and
@@ -71,7 +71,7 @@ describe('crash recovery', () => {
     let lastRevision = '0';
     const writer = (async () => {
       for (let i = 0; i < N; i += 1) {
-        lastRevision = await h.put(`/metrics/webserver/u-flip/cpu_user/${new Date().toISOString()}`, i % 2 === 0 ? '99' : '5');
+        lastRevision = await h.put(sampleKey('webserver', 'u-flip', 'cpu_user', Date.now()), i % 2 === 0 ? '99' : '5');
         written += 1;
         await sleep(60); // the producer's pace
       }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import { ACTIONS_QUEUE, jobIds } from '@dynamite/domain';
-import { EngineHarness, sampleStream, scrapeRejectedSamples, sleep, waitFor, webServiceConfig } from '../support/engine-harness';
+import { EngineHarness, sampleKey, sampleStream, scrapeRejectedSamples, sleep, waitFor, webServiceConfig } from '../support/engine-harness';
 import { freePort } from '../support/ports';
 
 const FAILURES_CONFIG = webServiceConfig({ min: 1, max: 5, upPeriod: 1.5, downPeriod: 60, cooldown: 1, staleAfter: 0.6 });
@@ -112,9 +112,9 @@ describe('failures', () => {
     const before = (await h.actions('web')).length;
     await h.sample('webserver', 'u-stale', 'cpu_user', 99);
     await sleep(100); // two samples, 100 ms apart: enough for a window, then silence
-    const last = await h.put(`/metrics/webserver/u-stale/cpu_user/${new Date().toISOString()}`, '99');
+    const last = await h.put(sampleKey('webserver', 'u-stale', 'cpu_user', Date.now()), '99');
     // silence: the period (1.5 s) expires with the newest sample older than stale_after (0.6 s)
-    const stale = await waitFor(async () => (await h.decisions('web')).find((d) => (d as { machine?: string }).machine === 'u-stale' && d.outcome === 'suppressed' && d.reason === 'stale'), 10_000, 'stale record', h);
+    const stale = await waitFor(async () => (await h.decisions('web')).find((d) => d.machine === 'u-stale' && d.outcome === 'suppressed' && d.reason === 'stale'), 10_000, 'stale record', h);
     assert.ok(stale);
     // The window's fire and its action would have been committed together with the record that closed it.
     await h.waitForChecksDone(last);
@@ -190,10 +190,10 @@ async function badSamplesScenario(h: EngineHarness, newInstance: string, metrics
 
   // Every sample gets its own timestamp: two puts in one millisecond would be one key.
   let lastTs = Date.now();
-  const sampleKey = () => `/metrics/webserver/u-bad/cpu_user/${new Date((lastTs = Math.max(Date.now(), lastTs + 1))).toISOString()}`;
+  const nextKey = () => sampleKey('webserver', 'u-bad', 'cpu_user', (lastTs = Math.max(Date.now(), lastTs + 1)));
   // A state machine seen for the first time starts from its newest sample (older ones predate the engine), so the
   // instance's machines are made to exist first: from then on they evaluate every sample.
-  const first = await h.put(sampleKey(), '50');
+  const first = await h.put(nextKey(), '50');
   const firstTs = lastTs;
   await waitFor(async () => (await Promise.all(['web_up', 'web_down'].map((p) => h.etcd.get(`/_dynamite/policy/web/${p}/machine/u-bad`).string()))).every((m) => m !== null), 10_000, 'both state machines of u-bad exist', h);
   await h.waitForChecksDone(first);
@@ -204,10 +204,10 @@ async function badSamplesScenario(h: EngineHarness, newInstance: string, metrics
   let stop = false;
   const writer = (async () => {
     for (let i = 0; !stop; i += 1) {
-      lastRevision = await h.put(sampleKey(), '99');
-      if (i < BAD_VALUES.length) lastRevision = await h.put(sampleKey(), BAD_VALUES[i]!.value);
+      lastRevision = await h.put(nextKey(), '99');
+      if (i < BAD_VALUES.length) lastRevision = await h.put(nextKey(), BAD_VALUES[i]!.value);
       if (i < BAD_KEYS.length) lastRevision = await h.put(BAD_KEYS[i]!.key(), '99');
-      if (i === 0) lastRevision = await h.put(`/metrics/webserver/u-bad/cpu_user/${new Date(firstTs - 1).toISOString()}`, '99'); // older than the newest seen
+      if (i === 0) lastRevision = await h.put(sampleKey('webserver', 'u-bad', 'cpu_user', firstTs - 1), '99'); // older than the newest seen
       await sleep(100);
     }
   })();

@@ -125,9 +125,7 @@ export class EngineHarness {
   // ---- etcd helpers -------------------------------------------------------------------------------------
 
   async sample(serviceType: string, uuid: string | null, metric: string, value: string | number, at = Date.now()): Promise<string> {
-    const key = uuid === null
-      ? `/metrics/${serviceType}/${metric}/${new Date(at).toISOString()}`
-      : `/metrics/${serviceType}/${uuid}/${metric}/${new Date(at).toISOString()}`;
+    const key = sampleKey(serviceType, uuid, metric, at);
     await this.etcd.put(key).value(String(value));
     return key;
   }
@@ -233,6 +231,18 @@ export class EngineHarness {
     await waitFor(async () => (await this.schedulerSaw(revision)) && (await this.checksInProgress()) === 0, timeoutMs, `every check up to revision ${revision} done`, this);
   }
 
+  /**
+   * Waits until the engine is idle after the samples written up to `revision`: the scheduler turned them into
+   * checks, and the checks queue holds no job at all -- no check, no timer (armed windows included), no cooldown end.
+   */
+  async waitForIdle(revision: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor(async () => {
+      if (!(await this.schedulerSaw(revision))) return false;
+      const counts = await this.queue(CHECKS_QUEUE).getJobCounts('waiting', 'active', 'prioritized', 'delayed');
+      return Object.values(counts).every((n) => n === 0);
+    }, timeoutMs, `the checks queue empty after revision ${revision}`, this);
+  }
+
   /** Waits until no cooldown of `service` runs any more (per the cooldown records in etcd). */
   async waitForCooldownsOver(service: string, timeoutMs = 20_000): Promise<void> {
     await waitFor(async () => {
@@ -290,16 +300,23 @@ export async function scrapeRejectedSamples(metricsUrl: string): Promise<Record<
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** Writes one sample every `everyMs` until stopped. */
-export function sampleStream(h: EngineHarness, serviceType: string, uuid: string | null, metric: string, value: () => number, everyMs = 200): { stop(): Promise<void> } {
+/** A sample's key under the harness configs' metrics base: per instance, or aggregated when `uuid` is null. */
+export function sampleKey(serviceType: string, uuid: string | null, metric: string, at: number): string {
+  const ts = new Date(at).toISOString();
+  return uuid === null ? `/metrics/${serviceType}/${metric}/${ts}` : `/metrics/${serviceType}/${uuid}/${metric}/${ts}`;
+}
+
+/** Writes one sample every `everyMs` until stopped; `stop()` returns the etcd revision of the last one written. */
+export function sampleStream(h: EngineHarness, serviceType: string, uuid: string | null, metric: string, value: () => number, everyMs = 200): { stop(): Promise<string> } {
   let running = true;
+  let lastRevision = '0';
   const loop = (async () => {
     while (running) {
-      await h.sample(serviceType, uuid, metric, value()).catch(() => undefined);
+      lastRevision = await h.put(sampleKey(serviceType, uuid, metric, Date.now()), String(value())).catch(() => lastRevision);
       await sleep(everyMs);
     }
   })();
-  return { async stop() { running = false; await loop; } };
+  return { async stop() { running = false; await loop; return lastRevision; } };
 }
 
 /** A small template web service with one attached unit; both run harmless local processes in the emulator. */
