@@ -27,12 +27,6 @@ const KEY_REASONS = count(BAD_KEYS.map((b) => b.reason));
 /** And one sample older than the newest seen. */
 const VALUE_REASONS = count([...BAD_VALUES.map((b) => b.reason), 'out_of_order']);
 
-/**
- * Why the exact count of value problems is a todo: both policies of the service read the instance's cpu_user, so
- * two state machines evaluate each sample, and the worker counts a bad value (or an out-of-order sample) once per
- * machine -- twice here (runPolicyCheck calls ctx.rejections.reject per machine; a retried check counts again).
- */
-const VALUES_COUNTED_PER_MACHINE = 'the engine counts a bad value once per state machine that reads it (twice here), not once';
 
 // Guarantees 7, 8 and 9: fleet failing, bad samples, stale metrics. A scheduler and a worker as separate processes.
 describe('failures', () => {
@@ -100,7 +94,7 @@ describe('failures', () => {
     assert.deepEqual(only(counted.stats, KEY_REASONS), KEY_REASONS, '/_dynamite/stats/samples_rejected_<reason>: each bad key once');
   });
 
-  test('8: bad values and out-of-order samples are counted once each, by the worker that evaluates them', { todo: VALUES_COUNTED_PER_MACHINE }, () => {
+  test('8: bad values and out-of-order samples are counted once each, by the worker that evaluates them', () => {
     assert.ok(counted, 'the test above ran');
     assert.deepEqual(counted.metrics[1], VALUE_REASONS, "the worker's dynamite_samples_rejected_total: each bad value once");
     assert.deepEqual(only(counted.stats, VALUE_REASONS), VALUE_REASONS, '/_dynamite/stats/samples_rejected_<reason>: each bad value once');
@@ -146,7 +140,7 @@ describe('bad samples under dynamite run', () => {
     assert.deepEqual(only(counted.stats, KEY_REASONS), KEY_REASONS, '/_dynamite/stats/samples_rejected_<reason>: each bad key once');
   });
 
-  test('8: bad values and out-of-order samples are counted once each, in the one registry and in etcd', { todo: VALUES_COUNTED_PER_MACHINE }, () => {
+  test('8: bad values and out-of-order samples are counted once each, in the one registry and in etcd', () => {
     assert.ok(counted, 'the test above ran');
     assert.deepEqual(only(counted.metrics[0]!, VALUE_REASONS), VALUE_REASONS, 'dynamite_samples_rejected_total: each bad value once');
     assert.deepEqual(only(counted.stats, VALUE_REASONS), VALUE_REASONS, '/_dynamite/stats/samples_rejected_<reason>: each bad value once');
