@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   }
   await step('reaction', () => reaction(quick ? { services: 10, rounds: 1, concurrency: 16 } : { services: 100, rounds: 2, concurrency: 16 }));
   await step('scale', () => runScale(quick
-    ? { services: 30, steadySeconds: 8, ingestionSeconds: 2, workers: 1, concurrency: 16, actions: 10 }
+    ? { services: 20, steadySeconds: 6, ingestionSeconds: 2, workers: 1, concurrency: 16, actions: 8 }
     : { services: 1000, steadySeconds: 300, ingestionSeconds: 10, workers: 1, concurrency: 16, actions: 500 }));
   const report = { date: new Date().toISOString(), quick, seconds: Math.round((Date.now() - started) / 1000), results };
   const dir = path.resolve(__dirname, '..', '..', 'bench', 'results');

@@ -137,7 +137,7 @@ export class ScaleStack {
     const child = spawn(process.execPath, [DYNAMITE_BIN, ...args], {
       cwd: REPO_ROOT,
       // BENCH_CPU_PROF=<dir>: every process writes a V8 CPU profile there when it exits (open it in Chrome devtools).
-      env: { ...process.env, DYNAMITE_LOG_LEVEL: 'warn', ...(process.env.BENCH_CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` } : {}), ...env },
+      env: { ...process.env, DYNAMITE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', ...(process.env.BENCH_CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` } : {}), ...env },
       stdio: ['ignore', out, out], detached: true,
     });
     fs.closeSync(out);
@@ -183,12 +183,12 @@ export class ScaleStack {
   }
 }
 
-/** Sums a counter or gauge over all its series in a Prometheus text exposition. */
-export async function scrape(url: string, name: string): Promise<number> {
+/** Sums a counter or gauge over its series in a Prometheus text exposition (those whose labels match `labels`). */
+export async function scrape(url: string, name: string, labels: RegExp = /.*/): Promise<number> {
   const text = await (await fetch(url)).text();
   let sum = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if ((line.startsWith(`${name}{`) && labels.test(line)) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
 }

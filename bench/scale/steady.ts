@@ -2,6 +2,12 @@ import { receiptsKey } from '@dynamite/queues';
 import { procUsage, quantile, scrape, serviceName, sleep, until, type ScaleStack } from './stack';
 import { writePaced, writeUnpaced, type Machine } from './writers';
 
+/**
+ * Each sample feeds two state machines (its service's up and down policies), and each counts it in
+ * `dynamite_samples_ingested_total{policy}`: samples evaluated are the count of the scale-up policies alone.
+ */
+const SCALE_UP_POLICIES = /policy="[^"]*_up"/;
+
 /** Engine CPU (cores) and RSS while `work` runs, sampled from /proc. */
 export async function measureProcesses<T>(pids: Record<string, number>, work: () => Promise<T>, everyMs = 5_000): Promise<{ value: T; cores: Record<string, number>; rssMb: Record<string, number[]> }> {
   const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procUsage(pid)?.cpuS ?? 0]));
@@ -63,7 +69,7 @@ export async function ingestion(stack: ScaleStack, machines: Machine[], workerMe
   const raw = await writeUnpaced(stack.etcd, machines, { durationMs: seconds * 1000, inFlight: 32, value: () => 50, base: '/bench-raw' });
   const rawRate = raw.written / (raw.ms / 1000);
   await stack.etcd.delete().prefix('/bench-raw/').exec();
-  const ingested = async () => (await Promise.all(workerMetrics.map((u) => scrape(u, 'dynamite_samples_ingested_total')))).reduce((a, b) => a + b, 0);
+  const ingested = async () => (await Promise.all(workerMetrics.map((u) => scrape(u, 'dynamite_samples_ingested_total', SCALE_UP_POLICIES)))).reduce((a, b) => a + b, 0);
   const before = await ingested();
   const offered = await writeUnpaced(stack.etcd, machines, { durationMs: seconds * 1000, inFlight: 32, value: () => 50 });
   const duringWindow = (await ingested()) - before;
@@ -111,7 +117,7 @@ async function redisInfo(stack: ScaleStack): Promise<{ usedMb: number; commands:
 
 /** Steady state: every machine writes one sample every `everyMs` for `seconds` (the stack has a Redis of its own). */
 export async function steady(stack: ScaleStack, machines: Machine[], pids: Record<string, number>, workerMetrics: string[], seconds: number, everyMs = 5_000): Promise<SteadyResult> {
-  const ingested = async () => (await Promise.all(workerMetrics.map((u) => scrape(u, 'dynamite_samples_ingested_total')))).reduce((a, b) => a + b, 0);
+  const ingested = async () => (await Promise.all(workerMetrics.map((u) => scrape(u, 'dynamite_samples_ingested_total', SCALE_UP_POLICIES)))).reduce((a, b) => a + b, 0);
   const keys = async () => Number(await stack.etcd.getAll().prefix('/').count());
   const before = await ingested();
   const revisionBefore = Number((await stack.etcd.get('/').exec()).header.revision);

@@ -22,6 +22,7 @@ import {
   ensureDestroyed,
   ensureLaunched,
   ensureSubmitted,
+  submit,
   submitAndLaunch,
   launch,
   type EnsureLaunchedResult,
@@ -203,6 +204,10 @@ export class FleetClient {
 
   ensureSubmitted(name: string, options: UnitOption[]): Promise<SubmitAction> {
     return ensureSubmitted(this, name, options);
+  }
+
+  submit(name: string, options: UnitOption[]): Promise<SubmitAction> {
+    return submit(this, name, options);
   }
 
   submitAndLaunch(name: string, options: UnitOption[]): Promise<'created' | 'unchanged'> {

@@ -40,6 +40,20 @@ export async function ensureSubmitted(api: FleetApi, name: string, options: Unit
 }
 
 /**
+ * The submit step without a look first: `PUT {options}` creates the unit inactive (201) or replaces it when its
+ * options differ (201, reset to inactive); fleet's 409 for an identical unit means it is already there.
+ */
+export async function submit(api: FleetApi, name: string, options: UnitOption[]): Promise<SubmitAction> {
+  try {
+    await api.putUnit(name, { options: normalizeUnitOptions(options) });
+    return 'created';
+  } catch (err) {
+    if (isIdenticalUnitConflict(err)) return 'unchanged';
+    throw err;
+  }
+}
+
+/**
  * Submit and start in one call (spec §3.4): `PUT {desiredState: launched, options}` creates the unit (201),
  * replaces it when its options differ (201), or only sets it launched when the identical unit exists (204); a
  * running identical unit stays running. No look first: one request, whatever the state. Does not wait.

@@ -1,4 +1,4 @@
-import type { Watcher } from 'etcd3';
+import type { Etcd3, Watcher } from 'etcd3';
 import { keys, parseConfig, type DynamiteConfig } from '@dynamite/domain';
 import type { StateStore } from '@dynamite/store';
 
@@ -22,7 +22,14 @@ export class ConfigSource {
   /** How often etcd was read and the stored text parsed (the cache's own figures, for tests and metrics). */
   readonly counts = { reads: 0, parses: 0 };
 
-  constructor(private readonly store: StateStore, private readonly opts: { watch?: boolean } = {}) {}
+  /**
+   * `watchClient`: an etcd client of its own for the watch. etcd3 multiplexes every watch of a client on one
+   * stream, and a watch that etcd cancels at creation (the sample watch resuming from a compacted revision) breaks
+   * that stream's bookkeeping for the others ("Failed to find watcher for IWatchResponse").
+   */
+  constructor(private readonly store: StateStore, private readonly opts: { watch?: boolean; watchClient?: () => Etcd3 } = {}) {}
+
+  private watchEtcd: Etcd3 | null = null;
 
   async current(): Promise<DynamiteConfig> {
     if (this.watcher && this.cached) return this.cached.config;
@@ -58,7 +65,8 @@ export class ConfigSource {
   /** Watches the config key from the revision read, so no change between the read and the watch is missed. */
   private async watch(): Promise<void> {
     const from = this.cached ? (BigInt(this.cached.modRevision) + 1n).toString() : undefined;
-    let builder = this.store.etcd.watch().key(keys.applicationConfiguration);
+    this.watchEtcd ??= this.opts.watchClient?.() ?? null;
+    let builder = (this.watchEtcd ?? this.store.etcd).watch().key(keys.applicationConfiguration);
     if (from) builder = builder.startRevision(from);
     try {
       const watcher = await builder.create();
@@ -94,5 +102,6 @@ export class ConfigSource {
     this.watcher = null;
     this.established = null;
     if (watcher) await Promise.race([watcher.cancel().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000))]);
+    this.watchEtcd?.close();
   }
 }

@@ -34,7 +34,7 @@ export function createEngineContext(opts: {
   const metrics = opts.metrics ?? new EngineMetrics();
   return {
     store,
-    config: new ConfigSource(store),
+    config: new ConfigSource(store, { watchClient: () => createEtcdClient(opts.etcd) }),
     jobs: new JobProducer(new JobQueues(opts.connection, opts.queuePrefix)),
     fleet: new FleetClient({ ...(opts.fleet ?? {}), endpoint: opts.fleetEndpoint }),
     clock: opts.clock ?? systemClock,
