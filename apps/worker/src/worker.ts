@@ -57,7 +57,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const connection = createRedisConnection(opts.redisUrl);
   const ctx = createEngineContext({ ...opts, connection, log });
   await useConfiguredFleetEndpoint(ctx, opts);
-  const concurrency = opts.concurrency ?? 4;
+  const concurrency = opts.concurrency ?? 16;
   const common = {
     connection: createRedisConnection(opts.redisUrl),
     prefix: opts.queuePrefix,

@@ -10,7 +10,7 @@ import { addEtcdSecurityOptions, etcdConnection, fleetEndpointExplicit, untilSig
 type EngineFlags = CommonOptions & EtcdSecurityOptions & { concurrency: string; lock_duration: string; http?: string; metrics?: string };
 
 function addWorkerOptions(cmd: Command): Command {
-  cmd.addOption(new Option('--concurrency <n>', 'jobs processed at once per queue').env('DYNAMITE_CONCURRENCY').default('4'));
+  cmd.addOption(new Option('--concurrency <n>', 'jobs processed at once per queue').env('DYNAMITE_CONCURRENCY').default('16'));
   cmd.addOption(new Option('--lock_duration <ms>', 'ms a job stays locked without heartbeat before another worker takes it over').env('DYNAMITE_LOCK_DURATION').default('30000'));
   return cmd;
 }

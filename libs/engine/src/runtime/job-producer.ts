@@ -28,7 +28,8 @@ export class JobProducer {
     await this.queues.checks.addBulk(checks.map((data) => ({
       name: JOB.check,
       data,
-      opts: { deduplication: { id: jobIds.checkDedup(data), keepLastIfActive: true } },
+      // Prioritized (BullMQ takes plain waiting jobs first): a period expiry never waits behind a backlog of checks.
+      opts: { priority: 1, deduplication: { id: jobIds.checkDedup(data), keepLastIfActive: true } },
     })));
   }
 
