@@ -93,6 +93,8 @@ export class SampleWatch {
   }
 
   private async onPut(kv: IKeyValue): Promise<void> {
+    // Stopped (e.g. leadership lost): not handled, so not counted in the revision; the next leader replays it.
+    if (this.stopped) return;
     this.counts.events += 1;
     const key = kv.key.toString('utf8');
     const revision = String(kv.mod_revision);
@@ -139,7 +141,7 @@ export class SampleWatch {
         action: null,
         message: `sample watch resumed at revision ${revision}: revisions after ${this.lastRevision} were compacted; current samples re-read`,
       };
-      await this.ctx.store.etcd.put(keys.decision(service, record.id)).value(JSON.stringify(record));
+      await this.ctx.store.commit([], [{ put: keys.decision(service, record.id), value: JSON.stringify(record) }]);
     }
     this.ctx.log.warn({ fromRevision: this.lastRevision, toRevision: revision }, 'watch revision compacted; resynchronised from a range read');
     this.lastRevision = revision;
@@ -185,11 +187,15 @@ export class SampleWatch {
     }
   }
 
-  /** Stops watching; events already received are turned into jobs and the revision is stored. */
-  async stop(): Promise<void> {
+  /**
+   * Stops watching; events already received are turned into jobs and the revision is stored -- unless `flush` is
+   * false (a scheduler that lost its leadership must not write: the next leader resumes from the stored revision).
+   */
+  async stop(opts: { flush?: boolean } = {}): Promise<void> {
     this.stopped = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
     await this.dropWatcher();
+    if (opts.flush === false) return;
     await Promise.race([this.chain, new Promise((r) => setTimeout(r, 5_000))]);
     await this.flush();
   }
