@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { EtcdConnectionOptions } from '@dynamite/store';
+import { RedisUrlError, checkRedisUrl } from '@dynamite/queues';
 import { UsageError } from './errors';
 import type { CommonOptions } from './options';
 
@@ -69,4 +70,15 @@ export function leadershipOptions(flags: LeadershipFlags): { schedulerId?: strin
   if (!Number.isInteger(ttl) || ttl < 2 || ttl > 60) throw new UsageError(`--leader_ttl: must be a whole number of seconds from 2 to 60 (got "${flags.leader_ttl}")`);
   if (flags.scheduler_id !== undefined && flags.scheduler_id.trim() === '') throw new UsageError('--scheduler_id: must not be empty');
   return { ...(flags.scheduler_id !== undefined ? { schedulerId: flags.scheduler_id.trim() } : {}), leaderTtlSeconds: ttl };
+}
+
+/** `--redis_url`, checked before anything connects: a bad one is a UsageError naming it. */
+export function redisUrlOf(flags: Pick<CommonOptions, 'redis_url'>): string {
+  try {
+    checkRedisUrl(flags.redis_url);
+  } catch (err) {
+    if (err instanceof RedisUrlError) throw new UsageError(err.message);
+    throw err;
+  }
+  return flags.redis_url;
 }

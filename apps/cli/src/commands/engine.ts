@@ -6,7 +6,7 @@ import { startWorker } from '@dynamite/worker';
 import { UsageError } from '../errors';
 import { addEngineOptions, type CommonOptions } from '../options';
 import {
-  addEtcdSecurityOptions, addLeadershipOptions, etcdConnection, fleetEndpointExplicit, leadershipOptions, untilSignal, type EtcdSecurityOptions, type LeadershipFlags,
+  addEtcdSecurityOptions, addLeadershipOptions, etcdConnection, fleetEndpointExplicit, leadershipOptions, redisUrlOf, untilSignal, type EtcdSecurityOptions, type LeadershipFlags,
 } from '../engine-options';
 
 type EngineFlags = CommonOptions & EtcdSecurityOptions & LeadershipFlags & { concurrency: string; lock_duration: string; http?: string; metrics?: string };
@@ -56,12 +56,13 @@ function positiveInt(value: string, flag: string): number {
 async function runScheduler(flags: EngineFlags, cmd: Command, metrics?: EngineMetrics) {
   const http = httpBind(flags, cmd);
   const leadership = leadershipOptions(flags);
+  const redisUrl = redisUrlOf(flags);
   try {
     return await startScheduler({
       configFile: flags.config_file,
       serviceFolders: flags.service_folder,
       etcd: etcdConnection(flags),
-      redisUrl: flags.redis_url,
+      redisUrl,
       queuePrefix: flags.queue_prefix,
       fleetEndpoint: flags.fleet_endpoint,
       fleetEndpointExplicit: fleetEndpointExplicit(cmd),
@@ -90,7 +91,7 @@ async function runWorker(flags: EngineFlags, cmd: Command, metrics?: EngineMetri
   const metricsListen = metricsBind(flags);
   return startWorker({
     etcd: etcdConnection(flags),
-    redisUrl: flags.redis_url,
+    redisUrl: redisUrlOf(flags),
     queuePrefix: flags.queue_prefix,
     fleetEndpoint: flags.fleet_endpoint,
     fleetEndpointExplicit: fleetEndpointExplicit(cmd),
