@@ -97,8 +97,10 @@ export class EngineHarness {
     const name = `${command}-${(this.counter += 1)}`;
     const logFile = path.join(this.dir, `${name}.log`);
     const out = fs.openSync(logFile, 'a');
-    // Schedulers get no operator listener unless a test asks for one (`--http` in extra wins: the last flag counts).
-    const args = [DYNAMITE_BIN, command, ...this.engineFlags, ...(command === 'worker' ? [] : ['-c', this.configFile, '--http', 'off']), ...extra];
+    // Schedulers get no operator listener unless a test asks for one (`--http` in extra wins: the last flag counts),
+    // and one election id, so a scheduler started again after a SIGKILL takes over at once (`--scheduler_id` in extra wins).
+    const scheduler = ['-c', this.configFile, '--http', 'off', '--scheduler_id', `${this.opts.suite}-scheduler`];
+    const args = [DYNAMITE_BIN, command, ...this.engineFlags, ...(command === 'worker' ? [] : scheduler), ...extra];
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, DYNAMITE_LOG_LEVEL: 'debug', ...(this.opts.env ?? {}) },

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Etcd3, Lease } from 'etcd3';
 import { keys } from '@dynamite/domain';
@@ -22,6 +23,9 @@ export interface LeaderInfo {
   url: string | null;
   /** When it became leader (ms since the epoch); null while it is a candidate. */
   since: number | null;
+  /** Where it runs (to tell a restart of the same scheduler from a live namesake). */
+  host: string | null;
+  pid: number | null;
 }
 
 /** The current leader as etcd says it: the election key with the lowest create revision. */
@@ -43,10 +47,16 @@ export interface LeadershipStatus {
 function parseInfo(text: string, key: string): LeaderInfo {
   try {
     const v = JSON.parse(text) as Partial<LeaderInfo>;
-    return { id: typeof v.id === 'string' ? v.id : key, url: typeof v.url === 'string' ? v.url : null, since: typeof v.since === 'number' ? v.since : null };
+    return {
+      id: typeof v.id === 'string' ? v.id : key,
+      url: typeof v.url === 'string' ? v.url : null,
+      since: typeof v.since === 'number' ? v.since : null,
+      host: typeof v.host === 'string' ? v.host : null,
+      pid: typeof v.pid === 'number' ? v.pid : null,
+    };
   } catch {
     // Not ours (e.g. a plain `etcdctl elect` value): the value is the name.
-    return { id: text || key, url: null, since: null };
+    return { id: text || key, url: null, since: null, host: null, pid: null };
   }
 }
 
@@ -117,6 +127,15 @@ function raceEnd<T>(work: Promise<T>, end: CampaignEnd): Promise<T> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export interface ElectionOptions {
   etcd: Etcd3;
   id: string;
@@ -183,7 +202,7 @@ export class SchedulerElection {
   }
 
   private info(since: number | null): string {
-    const info: LeaderInfo = { id: this.opts.id, url: this.opts.url(), since };
+    const info: LeaderInfo = { id: this.opts.id, url: this.opts.url(), since, host: os.hostname(), pid: process.pid };
     return JSON.stringify(info);
   }
 
@@ -204,6 +223,7 @@ export class SchedulerElection {
     try {
       const leaseId = await raceEnd(lease.grant(), end);
       const key = `${ELECTION_PREFIX}${BigInt(leaseId).toString(16)}`;
+      await raceEnd(this.reclaimPreviousRun(key), end);
       const created = await raceEnd(
         etcd.if(key, 'Create', '==', 0).then(etcd.put(key).value(this.info(null)).lease(leaseId)).else(etcd.get(key)).commit(),
         end,
@@ -245,6 +265,25 @@ export class SchedulerElection {
       // Give the key up now, so a standby need not wait for the TTL (a lease already gone is fine).
       // (revoke stops the keepalives first, whether or not etcd answers.)
       await Promise.race([lease.revoke().catch(() => undefined), sleep(1_000)]);
+    }
+  }
+
+  /**
+   * A scheduler restarted under the same id (a container restarted, a systemd unit) finds the key of its previous,
+   * crashed run and revokes its lease instead of waiting out the TTL. A namesake that is alive on this host is left
+   * alone (ids must be unique; that is logged).
+   */
+  private async reclaimPreviousRun(ownKey: string): Promise<void> {
+    const { etcd, log } = this.opts;
+    for (const c of await readCandidates(etcd)) {
+      if (c.id !== this.opts.id || c.key === ownKey) continue;
+      if (c.host === os.hostname() && c.pid !== null && c.pid !== process.pid && pidAlive(c.pid)) {
+        log.error({ id: this.opts.id, key: c.key, pid: c.pid }, `another live scheduler on this host has the id ${this.opts.id}: give each scheduler its own --scheduler_id`);
+        continue;
+      }
+      const lease = BigInt(`0x${c.key.slice(ELECTION_PREFIX.length)}`).toString();
+      await etcd.leaseClient.leaseRevoke({ ID: lease }).catch(() => undefined);
+      log.warn({ id: this.opts.id, key: c.key, host: c.host, pid: c.pid }, 'revoked the election lease of a previous run of this scheduler (same id)');
     }
   }
 
