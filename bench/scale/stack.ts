@@ -134,10 +134,11 @@ export class ScaleStack {
   private spawnProcess(name: string, args: string[], env: Record<string, string> = {}): Proc {
     const logFile = path.join(this.dir, `${name}.log`);
     const out = fs.openSync(logFile, 'a');
-    const child = spawn(process.execPath, [DYNAMITE_BIN, ...args], {
+    // BENCH_CPU_PROF=<dir>: engine processes write a V8 CPU profile there when they exit (open it in Chrome devtools).
+    const profile = process.env.BENCH_CPU_PROF && name !== 'emulator' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const child = spawn(process.execPath, [...profile, DYNAMITE_BIN, ...args], {
       cwd: REPO_ROOT,
-      // BENCH_CPU_PROF=<dir>: every process writes a V8 CPU profile there when it exits (open it in Chrome devtools).
-      env: { ...process.env, DYNAMITE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', ...(process.env.BENCH_CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` } : {}), ...env },
+      env: { ...process.env, DYNAMITE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', ...env },
       stdio: ['ignore', out, out], detached: true,
     });
     fs.closeSync(out);

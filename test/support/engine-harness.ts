@@ -26,6 +26,20 @@ export interface HarnessOptions {
   emulator?: FleetEmulatorOptions;
   /** A Redis of the test's own (default: the shared one, with a unique prefix). */
   redisUrl?: string;
+  /** An etcd of the test's own, e.g. a cluster (default: one private etcd server). */
+  etcd?: () => Promise<HarnessEtcd>;
+}
+
+/** The etcd a harness runs against: `endpoint` as the engine's -e flag takes it, `hosts` for the test's client. */
+export interface HarnessEtcd {
+  endpoint: string;
+  hosts: string[];
+  stop(): Promise<void>;
+}
+
+async function singleEtcd(): Promise<HarnessEtcd> {
+  const server = await EtcdServer.start();
+  return { endpoint: server.endpoint, hosts: [server.url], stop: () => server.stop() };
 }
 
 export interface EngineProcess {
@@ -51,7 +65,7 @@ export class EngineHarness {
   private constructor(
     readonly opts: HarnessOptions,
     readonly dir: string,
-    readonly etcdServer: EtcdServer,
+    readonly etcdServer: HarnessEtcd,
     readonly emulator: { url: string; port: number; stop(): Promise<void> },
     readonly prefix: string,
     readonly configFile: string,
@@ -65,10 +79,10 @@ export class EngineHarness {
     for (const [name, text] of Object.entries(opts.units)) fs.writeFileSync(path.join(unitDir, name), text);
     const configFile = path.join(dir, 'dynamite.yaml');
     fs.writeFileSync(configFile, opts.config.replaceAll('{{UNITS}}', unitDir));
-    const etcdServer = await EtcdServer.start();
+    const etcdServer = await (opts.etcd ?? singleEtcd)();
     const emulator = await startFleetEmulator({ port: 0, ...(opts.emulator ?? {}) });
     const h = new EngineHarness(opts, dir, etcdServer, emulator, uniquePrefix(opts.suite), configFile, unitDir);
-    h.etcd = new Etcd3({ hosts: etcdServer.url });
+    h.etcd = new Etcd3({ hosts: etcdServer.hosts });
     h.fleet = new FleetClient({ endpoint: emulator.url, retry: { attempts: 3 } });
     return h;
   }
@@ -86,8 +100,10 @@ export class EngineHarness {
     const name = `${command}-${(this.counter += 1)}`;
     const logFile = path.join(this.dir, `${name}.log`);
     const out = fs.openSync(logFile, 'a');
-    // Schedulers get no operator listener unless a test asks for one (`--http` in extra wins: the last flag counts).
-    const args = [DYNAMITE_BIN, command, ...this.engineFlags, ...(command === 'worker' ? [] : ['-c', this.configFile, '--http', 'off']), ...extra];
+    // Schedulers get no operator listener unless a test asks for one (`--http` in extra wins: the last flag counts),
+    // and one election id, so a scheduler started again after a SIGKILL takes over at once (`--scheduler_id` in extra wins).
+    const scheduler = ['-c', this.configFile, '--http', 'off', '--scheduler_id', `${this.opts.suite}-scheduler`];
+    const args = [DYNAMITE_BIN, command, ...this.engineFlags, ...(command === 'worker' ? [] : scheduler), ...extra];
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, DYNAMITE_LOG_LEVEL: 'debug', ...(this.opts.env ?? {}) },

@@ -5,9 +5,11 @@ import { startScheduler } from '@dynamite/scheduler';
 import { startWorker } from '@dynamite/worker';
 import { UsageError } from '../errors';
 import { addEngineOptions, type CommonOptions } from '../options';
-import { addEtcdSecurityOptions, etcdConnection, fleetEndpointExplicit, untilSignal, type EtcdSecurityOptions } from '../engine-options';
+import {
+  addEtcdSecurityOptions, addLeadershipOptions, etcdConnection, fleetEndpointExplicit, leadershipOptions, redisUrlOf, untilSignal, type EtcdSecurityOptions, type LeadershipFlags,
+} from '../engine-options';
 
-type EngineFlags = CommonOptions & EtcdSecurityOptions & { concurrency: string; lock_duration: string; http?: string; metrics?: string };
+type EngineFlags = CommonOptions & EtcdSecurityOptions & LeadershipFlags & { concurrency: string; lock_duration: string; http?: string; metrics?: string };
 
 function addWorkerOptions(cmd: Command): Command {
   cmd.addOption(new Option('--concurrency <n>', 'jobs processed at once per queue').env('DYNAMITE_CONCURRENCY').default('16'));
@@ -53,17 +55,20 @@ function positiveInt(value: string, flag: string): number {
 
 async function runScheduler(flags: EngineFlags, cmd: Command, metrics?: EngineMetrics) {
   const http = httpBind(flags, cmd);
+  const leadership = leadershipOptions(flags);
+  const redisUrl = redisUrlOf(flags);
   try {
     return await startScheduler({
       configFile: flags.config_file,
       serviceFolders: flags.service_folder,
       etcd: etcdConnection(flags),
-      redisUrl: flags.redis_url,
+      redisUrl,
       queuePrefix: flags.queue_prefix,
       fleetEndpoint: flags.fleet_endpoint,
       fleetEndpointExplicit: fleetEndpointExplicit(cmd),
       http,
       metrics,
+      ...leadership,
     });
   } catch (err) {
     if (err instanceof ConfigLoadError || err instanceof HttpConfigError) throw new UsageError(err.message);
@@ -86,7 +91,7 @@ async function runWorker(flags: EngineFlags, cmd: Command, metrics?: EngineMetri
   const metricsListen = metricsBind(flags);
   return startWorker({
     etcd: etcdConnection(flags),
-    redisUrl: flags.redis_url,
+    redisUrl: redisUrlOf(flags),
     queuePrefix: flags.queue_prefix,
     fleetEndpoint: flags.fleet_endpoint,
     fleetEndpointExplicit: fleetEndpointExplicit(cmd),
@@ -108,8 +113,8 @@ function exitSoon(): void {
 
 export function register(program: Command): void {
   const scheduler = new Command('scheduler')
-    .description('watch samples in etcd and turn them and timer expiries into jobs; bring services to min_instance');
-  addHttpOption(addEtcdSecurityOptions(addEngineOptions(scheduler)));
+    .description('watch samples in etcd and turn them and timer expiries into jobs; bring services to min_instance (run two or more: one leads, the others stand by)');
+  addLeadershipOptions(addHttpOption(addEtcdSecurityOptions(addEngineOptions(scheduler))));
   scheduler.action(async (flags: EngineFlags, cmd: Command) => {
     const running = await runScheduler(flags, cmd);
     await untilSignal();
@@ -128,7 +133,7 @@ export function register(program: Command): void {
   });
 
   const run = new Command('run').description('scheduler and one worker in one process: the simple single-machine way');
-  addHttpOption(addWorkerOptions(addEtcdSecurityOptions(addEngineOptions(run))));
+  addLeadershipOptions(addHttpOption(addWorkerOptions(addEtcdSecurityOptions(addEngineOptions(run)))));
   run.action(async (flags: EngineFlags, cmd: Command) => {
     const log = createLogger('run');
     // One registry for both, so /metrics shows the worker's counters too.

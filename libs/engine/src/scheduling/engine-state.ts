@@ -48,16 +48,17 @@ export async function resolveConfig(store: StateStore, opts: { configFile?: stri
 export async function writeEngineState(store: StateStore, loaded: LoadedConfig): Promise<'fresh' | 'recovered'> {
   const previous = await store.getString(keys.applicationStatus);
   const recovering = previous === 'Running' || previous === 'Recovering' || previous === 'Initializing';
-  await store.etcd.put(keys.applicationStatus).value(recovering ? 'Recovering' : 'Initializing');
-  if (loaded.source === 'file') {
-    await store.etcd.put(keys.applicationConfiguration).value(JSON.stringify(loaded.config.raw));
-  }
+  // Commits, not plain puts: a scheduler's store is fenced by its leadership.
+  await store.commit([], [
+    { put: keys.applicationStatus, value: recovering ? 'Recovering' : 'Initializing' },
+    ...(loaded.source === 'file' ? [{ put: keys.applicationConfiguration, value: JSON.stringify(loaded.config.raw) }] : []),
+  ]);
   const unitFiles = loaded.unitFiles;
   if (unitFiles) {
     await pMap(loaded.config.services.filter((s) => !s.isAttached), (service) =>
       writeTemplate(store, loaded.config, service.name, buildTemplate(loaded.config, service, unitFiles)), { concurrency: 16 });
   }
-  await store.etcd.put(keys.applicationStatus).value('Running');
+  await store.commit([], [{ put: keys.applicationStatus, value: 'Running' }]);
   return recovering ? 'recovered' : 'fresh';
 }
 

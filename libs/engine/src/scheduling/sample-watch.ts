@@ -1,5 +1,5 @@
 import type { IKeyValue } from 'etcd3/lib/rpc';
-import type { Watcher } from 'etcd3';
+import type { Etcd3, Watcher } from 'etcd3';
 import {
   keys,
   parseSampleKey,
@@ -31,7 +31,18 @@ export class SampleWatch {
   private chain: Promise<void> = Promise.resolve();
   readonly counts = { events: 0, jobs: 0, rejected: 0, resyncs: 0 };
 
-  constructor(private readonly ctx: EngineContext, private readonly config: DynamiteConfig, private readonly flushEveryMs = 200) {}
+  private readonly flushEveryMs: number;
+  /**
+   * The watch's own etcd client: etcd3 multiplexes every watch of a client on one stream, and a watch that etcd
+   * cancels at creation (resuming from a compacted revision, which this one does by design) breaks that stream's
+   * bookkeeping for the others ("Failed to find watcher for IWatchResponse"), such as the leader election's.
+   */
+  private readonly watchEtcd: Etcd3 | null;
+
+  constructor(private readonly ctx: EngineContext, private readonly config: DynamiteConfig, opts: { flushEveryMs?: number; watchClient?: () => Etcd3 } = {}) {
+    this.flushEveryMs = opts.flushEveryMs ?? 200;
+    this.watchEtcd = opts.watchClient?.() ?? null;
+  }
 
   get prefix(): string {
     return `${this.config.etcd.metricsBasePath}/`;
@@ -56,7 +67,7 @@ export class SampleWatch {
   }
 
   private async watchFrom(revision: bigint): Promise<void> {
-    const watcher = await this.ctx.store.etcd.watch().prefix(this.prefix).startRevision(revision.toString()).create();
+    const watcher = await (this.watchEtcd ?? this.ctx.store.etcd).watch().prefix(this.prefix).startRevision(revision.toString()).create();
     this.watcher = watcher;
     watcher.on('put', (kv: IKeyValue) => {
       // Events are handled strictly in order, in batches: every event that arrived while the previous batch was
@@ -104,7 +115,9 @@ export class SampleWatch {
 
   private async drain(): Promise<void> {
     this.drainQueued = false;
-    while (this.pending.length > 0) await this.enqueueBatch(this.pending.splice(0, MAX_BATCH));
+    // Stopped (e.g. leadership lost): not handled, so not counted in the revision; the next leader replays them.
+    if (this.stopped) { this.pending = []; return; }
+    while (this.pending.length > 0 && !this.stopped) await this.enqueueBatch(this.pending.splice(0, MAX_BATCH));
   }
 
   /**
@@ -161,7 +174,7 @@ export class SampleWatch {
         action: null,
         message: `sample watch resumed at revision ${revision}: revisions after ${this.lastRevision} were compacted; current samples re-read`,
       };
-      await this.ctx.store.etcd.put(keys.decision(service, record.id)).value(JSON.stringify(record));
+      await this.ctx.store.commit([], [{ put: keys.decision(service, record.id), value: JSON.stringify(record) }]);
     }
     this.ctx.log.warn({ fromRevision: this.lastRevision, toRevision: revision }, 'watch revision compacted; resynchronised from a range read');
     this.lastRevision = revision;
@@ -210,12 +223,18 @@ export class SampleWatch {
     }
   }
 
-  /** Stops watching; events already received are turned into jobs and the revision is stored. */
-  async stop(): Promise<void> {
+  /**
+   * Stops watching; events already received are turned into jobs and the revision is stored -- unless `flush` is
+   * false (a scheduler that lost its leadership must not write: the next leader resumes from the stored revision).
+   */
+  async stop(opts: { flush?: boolean } = {}): Promise<void> {
     this.stopped = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
     await this.dropWatcher();
-    await Promise.race([this.chain, new Promise((r) => setTimeout(r, 5_000))]);
-    await this.flush();
+    if (opts.flush !== false) {
+      await Promise.race([this.chain, new Promise((r) => setTimeout(r, 5_000))]);
+      await this.flush();
+    }
+    this.watchEtcd?.close();
   }
 }

@@ -1,7 +1,9 @@
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { DecisionRecord, DynamiteConfig } from '@dynamite/domain';
+import type { LeadershipStatus } from '@dynamite/engine';
 import type { StateStore } from '@dynamite/store';
 import { buildOverview, decisionView, listServiceNames, serviceExists } from '../overview';
+import { readLeaderView, type LeaderView } from '../leadership-view';
 import type { OperatorMetrics } from './operator-metrics';
 import { withDeadline, type Probes } from './probes';
 
@@ -21,6 +23,8 @@ export interface ApiSources {
   now: () => number;
   timeoutMs: number;
   startedAt: number;
+  /** The answering scheduler's place in the election; null when it is not a scheduler. */
+  leadership: () => LeadershipStatus | null;
 }
 
 export const DECISIONS_LIMIT = { min: 1, max: 1000, default: 50 } as const;
@@ -60,6 +64,15 @@ async function fromEtcd<T>(src: ApiSources, work: () => Promise<T>): Promise<T> 
   }
 }
 
+/** The leader as etcd says it (null when none runs, or etcd does not answer: the probes report that). */
+async function readLeader(src: ApiSources): Promise<LeaderView['leader']> {
+  try {
+    return (await withDeadline(readLeaderView(src.store.etcd, null), src.timeoutMs, 'etcd')).leader;
+  } catch {
+    return null;
+  }
+}
+
 export function createApiRouter(src: ApiSources): Router {
   const router = Router();
 
@@ -69,16 +82,26 @@ export function createApiRouter(src: ApiSources): Router {
     })
     .all(methodNotAllowed('GET'));
 
+  // A standby is ready (200): it serves the board and the read-only API like the leader, so a load balancer in front
+  // of the schedulers may send requests to any of them. `role` and `leader` say who does the scheduling.
   router.route('/readyz')
     .get(wrap(async (_req, res) => {
-      const checks = await src.probes.all();
+      const [checks, leader] = await Promise.all([src.probes.all(), readLeader(src)]);
+      const self = src.leadership();
+      const role = self ? { role: self.role, id: self.id } : {};
       const failing = Object.entries(checks).filter(([, c]) => !c.ok);
       if (failing.length === 0) {
-        res.json({ ready: true, checks });
+        res.json({ ready: true, ...role, leader, checks });
         return;
       }
       const error = `not ready: ${failing.map(([name, c]) => `${name} is not reachable (${c.error})`).join('; ')}`;
-      res.status(503).json({ ready: false, error, failing: failing.map(([name]) => name), checks });
+      res.status(503).json({ ready: false, error, failing: failing.map(([name]) => name), ...role, leader, checks });
+    }))
+    .all(methodNotAllowed('GET'));
+
+  router.route('/api/leader')
+    .get(wrap(async (_req, res) => {
+      res.json(await fromEtcd(src, () => readLeaderView(src.store.etcd, src.leadership())));
     }))
     .all(methodNotAllowed('GET'));
 
@@ -94,7 +117,7 @@ export function createApiRouter(src: ApiSources): Router {
       const decisions = intParam(req, 'decisions', OVERVIEW_DECISIONS);
       const fleet = await src.probes.fleetUnits();
       const overview = await fromEtcd(src, async () => buildOverview(src.store, await src.config(), { now: src.now(), decisions, fleet }));
-      res.json(overview);
+      res.json({ ...overview, leader: await readLeader(src) });
     }))
     .all(methodNotAllowed('GET'));
 

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
-import type { EngineContext, Logger } from '@dynamite/engine';
+import type { EngineContext, LeadershipStatus, Logger } from '@dynamite/engine';
 import { createApiRouter, HttpError } from './api';
 import { basicAuth, isMutating } from './basic-auth';
 import { checkBind, credentialsFromEnv, formatBind, type HttpBind, type HttpCredentials } from './bind';
@@ -29,6 +29,8 @@ export interface HttpTargets {
   redis: Redis;
   watch?: { revision: string | null; prefix: string } | null;
   log?: Logger;
+  /** The scheduler's place in the election (leader or standby); absent: not a scheduler. */
+  leadership?: { status(): LeadershipStatus } | null;
 }
 
 export interface RunningHttp {
@@ -41,7 +43,7 @@ export interface RunningHttp {
 }
 
 const ENDPOINTS = [
-  'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/services', 'GET /api/services/:name',
+  'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/leader', 'GET /api/services', 'GET /api/services/:name',
   'GET /api/services/:name/decisions?limit=N', `GET ${BOARD_PATH} (Bull Board)`,
 ];
 
@@ -59,6 +61,7 @@ export function createOperatorApp(targets: HttpTargets, credentials: HttpCredent
     probes,
     watchRevision: () => targets.watch?.revision ?? null,
     watchPrefix: () => targets.watch?.prefix ?? null,
+    leadership: () => targets.leadership?.status() ?? null,
     now,
     timeoutMs: probeTimeoutMs,
   });
@@ -70,7 +73,10 @@ export function createOperatorApp(targets: HttpTargets, credentials: HttpCredent
   // pages, assets and API): the check is mounted with the board, so it matches whatever the board's mount matches
   // (express paths are case-insensitive).
   app.use(basicAuth(credentials, isMutating));
-  app.use(createApiRouter({ store: ctx.store, config: () => ctx.config.current(), probes, metrics, now, timeoutMs: probeTimeoutMs, startedAt: now() }));
+  app.use(createApiRouter({
+    store: ctx.store, config: () => ctx.config.current(), probes, metrics, now, timeoutMs: probeTimeoutMs, startedAt: now(),
+    leadership: () => targets.leadership?.status() ?? null,
+  }));
   app.use(BOARD_PATH, basicAuth(credentials, () => true), createBoardRouter(queues));
   app.get('/', (_req, res) => {
     res.json({ name: 'dynamite', endpoints: ENDPOINTS, auth: credentials !== null ? 'basic (board and mutating requests)' : 'none (loopback only)' });
