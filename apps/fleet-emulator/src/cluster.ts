@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { Agent, type UnitStateRecord } from './agent/agent';
-import { machineViews, reconcileSchedule } from './engine/engine';
+import { machineViews, reconcileSchedule } from './fleet-engine/reconcile';
 import type { JobState } from './registry/job-state';
 import { MachineSet, type SimMachine } from './registry/machines';
 import { compareBytes, Registry, registryUnit, type RegistryUnit } from './registry/registry';
@@ -24,7 +24,7 @@ export interface SchemaUnit {
 }
 
 /**
- * The simulated fleet cluster: registry, engine and one agent per machine, reconciled on every change and on
+ * The simulated fleet cluster: registry, fleet's engine and one agent per machine, reconciled on every change and on
  * a short timer (fleet's 2 s / 5 s loops, made fast for tests).
  */
 export class Cluster {
