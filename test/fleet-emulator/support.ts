@@ -138,13 +138,24 @@ export class TestFleet {
     });
   }
 
+  /**
+   * Resolves once `count` full passes (fleet's engine, then every agent) have completed after the call: after
+   * two, whatever the emulator was going to do about the state before the call has been done.
+   */
+  async waitForPasses(count = 2): Promise<number> {
+    const res = await this.request('POST', '/emulator/passes/wait', { headers: [['Content-Type', 'application/json']], body: JSON.stringify({ count }) });
+    if (res.status !== 200) throw new Error(`POST /emulator/passes/wait: ${res.status} ${res.body}`);
+    return res.json().completed;
+  }
+
   async waitForNoState(name: string): Promise<void> {
     await this.waitFor(`${name} to have no /state entry`, async () => (await this.states(`?unitName=${encodeURIComponent(name)}`)).length === 0);
   }
 }
 
+/** An emulator in fast mode (agents act right after every change) unless the options say otherwise. */
 export async function startTestFleet(options: FleetEmulatorOptions = {}): Promise<TestFleet> {
-  return new TestFleet(await startFleetEmulator({ reconcileIntervalMs: 50, stopTimeoutMs: 3000, ...options }));
+  return new TestFleet(await startFleetEmulator({ reconcileIntervalMs: 50, stopTimeoutMs: 3000, fastAgent: true, ...options }));
 }
 
 export const opt = (section: string, name: string, value: string) => ({ section, name, value });

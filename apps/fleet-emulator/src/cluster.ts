@@ -9,10 +9,21 @@ import type { UnitOption } from '@dynamite/unit-files';
 
 export interface ClusterOptions {
   machines: SimMachine[];
+  /** Period of fleet's engine loop (and of the agents' in fast mode). */
   reconcileIntervalMs: number;
+  /**
+   * Fast mode: the agents act in the same pass as the engine, right after every change, so currentState
+   * follows desiredState within milliseconds. Off (fleet-like): they act only on their own timer.
+   */
+  fastAgent: boolean;
+  /** Period of the agents' loop when not in fast mode (fleet's agent: 5 s and on etcd events). */
+  agentIntervalMs: number;
   stopTimeoutMs: number;
   bootId: string;
 }
+
+/** What every agent is to do: per machine, the units it should hold (fleet's AgentState). */
+type AgentTargets = Map<string, Map<string, RegistryUnit>>;
 
 /** A unit as the API returns it, keys in Go's struct order; empty fields are left out by the encoder. */
 export interface SchemaUnit {
@@ -24,17 +35,30 @@ export interface SchemaUnit {
 }
 
 /**
- * The simulated fleet cluster: registry, fleet's engine and one agent per machine, reconciled on every change and on
- * a short timer (fleet's 2 s / 5 s loops, made fast for tests).
+ * The simulated fleet cluster: registry, fleet's engine and one agent per machine.
+ *
+ * fleet's engine runs right after every change and on a timer. The agents run in one of two timings:
+ * - fleet-like (the default): every `agentIntervalMs`, each agent pass acting on what the registry said at the
+ *   previous pass, one interval earlier (fleet's agent reads etcd, then acts). A change shows in currentState
+ *   and /state one to two intervals after it and never sooner than one, so a client that polls right after a
+ *   change still sees the old state, as against fleetd (fleetctl restart relies on it).
+ * - fast (`fastAgent`): the agents act in the engine's pass, right after every change.
+ *
+ * A full pass is one run of fleet's engine followed by one run of every agent; `passes` counts them, and
+ * `waitForPasses` lets a test wait until nothing more will happen without sleeping.
  */
 export class Cluster {
   readonly machines: MachineSet;
   readonly registry: Registry;
   readonly journal = new Journal();
   private readonly agents = new Map<string, Agent>();
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
   private pending = false;
   private stopped = false;
+  /** Fleet-like timing: what the agents read at their last pass, applied at their next. */
+  private agentTargets: AgentTargets = new Map();
+  private completedPasses = 0;
+  private passWaiters: Array<{ target: number; resolve: (passes: number) => void; reject: (err: Error) => void }> = [];
 
   constructor(private readonly options: ClusterOptions) {
     this.machines = new MachineSet(options.machines);
@@ -53,9 +77,33 @@ export class Cluster {
     this.registry.on('change', () => this.requestReconcile());
   }
 
+  get fastAgent(): boolean {
+    return this.options.fastAgent;
+  }
+
+  /** Full passes (fleet's engine, then every agent) completed since the start. */
+  get passes(): number {
+    return this.completedPasses;
+  }
+
+  /** Calls of waitForPasses still waiting. */
+  get passWaiterCount(): number {
+    return this.passWaiters.length;
+  }
+
   start(): void {
-    this.timer = setInterval(() => this.reconcile(), this.options.reconcileIntervalMs);
-    this.timer.unref();
+    const every = (ms: number, pass: () => void) => {
+      const timer = setInterval(pass, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    if (this.options.fastAgent) {
+      every(this.options.reconcileIntervalMs, () => this.fullPass());
+    } else {
+      every(this.options.reconcileIntervalMs, () => this.enginePass());
+      every(this.options.agentIntervalMs, () => this.fullPass());
+      this.agentTargets = this.engineTargets();
+    }
     this.requestReconcile();
   }
 
@@ -65,21 +113,51 @@ export class Cluster {
     this.pending = true;
     setImmediate(() => {
       this.pending = false;
-      this.reconcile();
+      if (this.options.fastAgent) this.fullPass();
+      else this.enginePass();
     });
   }
 
-  reconcile(): void {
+  /** Resolves with the pass count once `count` full passes have completed after this call. */
+  waitForPasses(count: number): Promise<number> {
+    if (this.stopped) return Promise.reject(new Error('the emulator is stopping'));
+    return new Promise((resolve, reject) => this.passWaiters.push({ target: this.completedPasses + count, resolve, reject }));
+  }
+
+  private enginePass(): void {
     if (this.stopped) return;
     reconcileSchedule(this.registry, this.machines);
-    const views = machineViews(this.registry, this.machines);
-    for (const agent of this.agents.values()) agent.reconcile(views.get(agent.machineId)?.units ?? new Map());
+  }
+
+  private fullPass(): void {
+    if (this.stopped) return;
+    const targets = this.engineTargets();
+    const apply = this.options.fastAgent ? targets : this.agentTargets;
+    this.agentTargets = targets;
+    for (const agent of this.agents.values()) agent.reconcile(apply.get(agent.machineId) ?? new Map());
+    this.completedPasses++;
+    const due = this.passWaiters.filter((w) => w.target <= this.completedPasses);
+    if (due.length === 0) return;
+    this.passWaiters = this.passWaiters.filter((w) => w.target > this.completedPasses);
+    for (const waiter of due) waiter.resolve(this.completedPasses);
+  }
+
+  /** Runs fleet's engine, then copies what each machine should hold (desiredState is updated in place). */
+  private engineTargets(): AgentTargets {
+    reconcileSchedule(this.registry, this.machines);
+    const targets: AgentTargets = new Map();
+    for (const [machineId, view] of machineViews(this.registry, this.machines)) {
+      targets.set(machineId, new Map([...view.units].map(([name, unit]) => [name, { ...unit }])));
+    }
+    return targets;
   }
 
   /** Stops the loops and every unit's processes. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    for (const timer of this.timers) clearInterval(timer);
+    for (const waiter of this.passWaiters) waiter.reject(new Error('the emulator is stopping'));
+    this.passWaiters = [];
     await Promise.all([...this.agents.values()].map((agent) => agent.shutdown()));
   }
 

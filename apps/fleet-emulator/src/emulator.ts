@@ -27,8 +27,16 @@ export interface FleetEmulatorOptions {
   stateDir?: string;
   /** fleetd's token_limit: page size of the list endpoints (default 100). */
   tokenLimit?: number;
-  /** Engine and agent reconcile period (default 200 ms; fleet uses 2 s and 5 s). */
+  /** Period of fleet's engine loop, and of the agents' in fast mode (default 200 ms; fleet's engine: 2 s). */
   reconcileIntervalMs?: number;
+  /**
+   * Fast mode (default false): the agents act right after every change, so currentState follows desiredState
+   * within milliseconds. Off, they run every agentIntervalMs and a change shows one to two intervals later,
+   * as fleet's agent lags behind the registry.
+   */
+  fastAgent?: boolean;
+  /** Period of the agents' loop when not in fast mode (default 1 s). */
+  agentIntervalMs?: number;
   /** Stop timeout for units without TimeoutStopSec= (default 5 s; systemd uses 90 s). */
   stopTimeoutMs?: number;
   /** Configured metadata of every simulated machine (fleetd `metadata=`). */
@@ -55,6 +63,7 @@ function checkOptions(o: FleetEmulatorOptions): void {
   positiveInt(o.machines, 'machines', 1000);
   positiveInt(o.tokenLimit, 'tokenLimit', 65535);
   positiveInt(o.reconcileIntervalMs, 'reconcileIntervalMs');
+  positiveInt(o.agentIntervalMs, 'agentIntervalMs');
   if (o.stopTimeoutMs !== undefined && !(o.stopTimeoutMs >= 0)) throw new EmulatorOptionError(`stopTimeoutMs must be >= 0, got ${o.stopTimeoutMs}`);
   if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) throw new EmulatorOptionError(`port must be between 0 and 65535, got ${o.port}`);
   for (const key of Object.keys(o.metadata ?? {})) {
@@ -84,6 +93,8 @@ export async function startFleetEmulator(opts: FleetEmulatorOptions = {}): Promi
   const cluster = new Cluster({
     machines,
     reconcileIntervalMs: opts.reconcileIntervalMs ?? 200,
+    fastAgent: opts.fastAgent ?? true,
+    agentIntervalMs: opts.agentIntervalMs ?? 1000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 5000,
     bootId: bootId(),
   });
