@@ -131,7 +131,7 @@ test('the control API answers loopback clients only', async (t) => {
 
 test('passes: GET counts full passes; POST /emulator/passes/wait answers after that many more; a pending wait ends when the emulator stops', async () => {
   const before = (await fleet.get('/emulator/passes')).json();
-  assert.equal(before.fastAgent, true);
+  assert.equal(before.agentLagMs, 0);
   assert.equal(before.waiting, 0);
   assert.equal(typeof before.completed, 'number');
   const waited = await fleet.waitForPasses(3);
@@ -148,7 +148,7 @@ test('passes: GET counts full passes; POST /emulator/passes/wait answers after t
   }
   assert.equal((await fleet.request('PUT', '/emulator/passes')).status, 405);
 
-  const doomed = await startTestFleet({ reconcileIntervalMs: 60_000, fastAgent: false, agentIntervalMs: 60_000 });
+  const doomed = await startTestFleet({ reconcileIntervalMs: 60_000, agentLagMs: 60_000 });
   const pending = doomed.request('POST', '/emulator/passes/wait', { body: '{"count":1}' });
   await doomed.waitFor('the wait to be pending', async () => (await doomed.get('/emulator/passes')).json().waiting === 1);
   await doomed.emulator.stop();

@@ -153,9 +153,9 @@ export class TestFleet {
   }
 }
 
-/** An emulator in fast mode (agents act right after every change) unless the options say otherwise. */
+/** An emulator in fast mode (agentLagMs 0: states follow a change at once) unless the options say otherwise. */
 export async function startTestFleet(options: FleetEmulatorOptions = {}): Promise<TestFleet> {
-  return new TestFleet(await startFleetEmulator({ reconcileIntervalMs: 50, stopTimeoutMs: 3000, fastAgent: true, ...options }));
+  return new TestFleet(await startFleetEmulator({ reconcileIntervalMs: 50, stopTimeoutMs: 3000, agentLagMs: 0, ...options }));
 }
 
 export const opt = (section: string, name: string, value: string) => ({ section, name, value });

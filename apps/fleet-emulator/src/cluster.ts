@@ -9,20 +9,15 @@ import type { UnitOption } from '@dynamite/unit-files';
 
 export interface ClusterOptions {
   machines: SimMachine[];
-  /** Period of fleet's engine loop (and of the agents' in fast mode). */
+  /** Period of the reconcile loop (fleet's engine, then the agents); it also runs right after every change. */
   reconcileIntervalMs: number;
-  /**
-   * Fast mode: the agents act in the same pass as the engine, right after every change, so currentState
-   * follows desiredState within milliseconds. Off (fleet-like): they act only on their own timer.
-   */
-  fastAgent: boolean;
-  /** Period of the agents' loop when not in fast mode (fleet's agent: 5 s and on etcd events). */
-  agentIntervalMs: number;
+  /** How late the agents see the registry; 0 is fast mode (they act in the engine's pass). */
+  agentLagMs: number;
   stopTimeoutMs: number;
   bootId: string;
 }
 
-/** What every agent is to do: per machine, the units it should hold (fleet's AgentState). */
+/** What every agent is to hold: per machine, the units with their desired state (fleet's AgentState). */
 type AgentTargets = Map<string, Map<string, RegistryUnit>>;
 
 /** A unit as the API returns it, keys in Go's struct order; empty fields are left out by the encoder. */
@@ -35,28 +30,27 @@ export interface SchemaUnit {
 }
 
 /**
- * The simulated fleet cluster: registry, fleet's engine and one agent per machine.
+ * The simulated fleet cluster: registry, fleet's engine and one agent per machine, reconciled right after every
+ * change and on a timer.
  *
- * fleet's engine runs right after every change and on a timer. The agents run in one of two timings:
- * - fleet-like (the default): every `agentIntervalMs`, each agent pass acting on what the registry said at the
- *   previous pass, one interval earlier (fleet's agent reads etcd, then acts). A change shows in currentState
- *   and /state one to two intervals after it and never sooner than one, so a client that polls right after a
- *   change still sees the old state, as against fleetd (fleetctl restart relies on it).
- * - fast (`fastAgent`): the agents act in the engine's pass, right after every change.
+ * The agents see the registry `agentLagMs` late: each pass runs fleet's engine at once, and the agents act on
+ * its outcome that much later, in order. So currentState and /state follow a change one lag after it and
+ * never sooner, as against fleetd, whose agents act on their next reconcile: a client that polls right after
+ * a change still sees the old state (fleetctl restart relies on that), and every change is acted on, even one
+ * undone before the agents saw it. With a lag of 0 (fast mode) the agents act in the engine's pass.
  *
- * A full pass is one run of fleet's engine followed by one run of every agent; `passes` counts them, and
- * `waitForPasses` lets a test wait until nothing more will happen without sleeping.
+ * A full pass is one run of fleet's engine and the agents' run on its outcome; `waitForPasses` lets a test wait
+ * until the emulator has done what it was going to do, without sleeping.
  */
 export class Cluster {
   readonly machines: MachineSet;
   readonly registry: Registry;
   readonly journal = new Journal();
   private readonly agents = new Map<string, Agent>();
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
   private pending = false;
   private stopped = false;
-  /** Fleet-like timing: what the agents read at their last pass, applied at their next. */
-  private agentTargets: AgentTargets = new Map();
+  private startedPasses = 0;
   private completedPasses = 0;
   private passWaiters: Array<{ target: number; resolve: (passes: number) => void; reject: (err: Error) => void }> = [];
 
@@ -77,11 +71,11 @@ export class Cluster {
     this.registry.on('change', () => this.requestReconcile());
   }
 
-  get fastAgent(): boolean {
-    return this.options.fastAgent;
+  get agentLagMs(): number {
+    return this.options.agentLagMs;
   }
 
-  /** Full passes (fleet's engine, then every agent) completed since the start. */
+  /** Full passes (fleet's engine, then every agent on its outcome) completed since the start. */
   get passes(): number {
     return this.completedPasses;
   }
@@ -92,18 +86,9 @@ export class Cluster {
   }
 
   start(): void {
-    const every = (ms: number, pass: () => void) => {
-      const timer = setInterval(pass, ms);
-      timer.unref();
-      this.timers.push(timer);
-    };
-    if (this.options.fastAgent) {
-      every(this.options.reconcileIntervalMs, () => this.fullPass());
-    } else {
-      every(this.options.reconcileIntervalMs, () => this.enginePass());
-      every(this.options.agentIntervalMs, () => this.fullPass());
-      this.agentTargets = this.engineTargets();
-    }
+    const timer = setInterval(() => this.pass(), this.options.reconcileIntervalMs);
+    timer.unref();
+    this.timers.add(timer);
     this.requestReconcile();
   }
 
@@ -113,38 +98,33 @@ export class Cluster {
     this.pending = true;
     setImmediate(() => {
       this.pending = false;
-      if (this.options.fastAgent) this.fullPass();
-      else this.enginePass();
+      this.pass();
     });
   }
 
-  /** Resolves with the pass count once `count` full passes have completed after this call. */
+  /** Resolves with the pass count once `count` passes that start after this call have completed. */
   waitForPasses(count: number): Promise<number> {
     if (this.stopped) return Promise.reject(new Error('the emulator is stopping'));
-    return new Promise((resolve, reject) => this.passWaiters.push({ target: this.completedPasses + count, resolve, reject }));
+    return new Promise((resolve, reject) => this.passWaiters.push({ target: this.startedPasses + count, resolve, reject }));
   }
 
-  private enginePass(): void {
+  private pass(): void {
     if (this.stopped) return;
+    this.startedPasses++;
     reconcileSchedule(this.registry, this.machines);
+    const targets = this.agentTargets();
+    if (this.options.agentLagMs === 0) return this.reconcileAgents(targets);
+    // Timers of equal delay fire in the order they were set, so the agents see the passes in order.
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.reconcileAgents(targets);
+    }, this.options.agentLagMs);
+    timer.unref();
+    this.timers.add(timer);
   }
 
-  private fullPass(): void {
-    if (this.stopped) return;
-    const targets = this.engineTargets();
-    const apply = this.options.fastAgent ? targets : this.agentTargets;
-    this.agentTargets = targets;
-    for (const agent of this.agents.values()) agent.reconcile(apply.get(agent.machineId) ?? new Map());
-    this.completedPasses++;
-    const due = this.passWaiters.filter((w) => w.target <= this.completedPasses);
-    if (due.length === 0) return;
-    this.passWaiters = this.passWaiters.filter((w) => w.target > this.completedPasses);
-    for (const waiter of due) waiter.resolve(this.completedPasses);
-  }
-
-  /** Runs fleet's engine, then copies what each machine should hold (desiredState is updated in place). */
-  private engineTargets(): AgentTargets {
-    reconcileSchedule(this.registry, this.machines);
+  /** What each machine should hold now, copied: the registry updates desiredState in place. */
+  private agentTargets(): AgentTargets {
     const targets: AgentTargets = new Map();
     for (const [machineId, view] of machineViews(this.registry, this.machines)) {
       targets.set(machineId, new Map([...view.units].map(([name, unit]) => [name, { ...unit }])));
@@ -152,10 +132,21 @@ export class Cluster {
     return targets;
   }
 
+  private reconcileAgents(targets: AgentTargets): void {
+    if (this.stopped) return;
+    for (const agent of this.agents.values()) agent.reconcile(targets.get(agent.machineId) ?? new Map());
+    this.completedPasses++;
+    const due = this.passWaiters.filter((w) => w.target <= this.completedPasses);
+    if (due.length === 0) return;
+    this.passWaiters = this.passWaiters.filter((w) => w.target > this.completedPasses);
+    for (const waiter of due) waiter.resolve(this.completedPasses);
+  }
+
   /** Stops the loops and every unit's processes. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of this.timers) clearInterval(timer);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
     for (const waiter of this.passWaiters) waiter.reject(new Error('the emulator is stopping'));
     this.passWaiters = [];
     await Promise.all([...this.agents.values()].map((agent) => agent.shutdown()));

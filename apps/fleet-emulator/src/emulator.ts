@@ -27,16 +27,13 @@ export interface FleetEmulatorOptions {
   stateDir?: string;
   /** fleetd's token_limit: page size of the list endpoints (default 100). */
   tokenLimit?: number;
-  /** Period of fleet's engine loop, and of the agents' in fast mode (default 200 ms; fleet's engine: 2 s). */
+  /** Reconcile period, besides right after every change (default 200 ms; fleet: engine 2 s, agents 5 s). */
   reconcileIntervalMs?: number;
   /**
-   * Fast mode (default false): the agents act right after every change, so currentState follows desiredState
-   * within milliseconds. Off, they run every agentIntervalMs and a change shows one to two intervals later,
-   * as fleet's agent lags behind the registry.
+   * How late the simulated agents see the registry (default 1000 ms): currentState and /state follow a change
+   * that much later, as fleet's agents lag behind its registry. 0 is fast mode: they follow within milliseconds.
    */
-  fastAgent?: boolean;
-  /** Period of the agents' loop when not in fast mode (default 1 s). */
-  agentIntervalMs?: number;
+  agentLagMs?: number;
   /** Stop timeout for units without TimeoutStopSec= (default 5 s; systemd uses 90 s). */
   stopTimeoutMs?: number;
   /** Configured metadata of every simulated machine (fleetd `metadata=`). */
@@ -63,7 +60,9 @@ function checkOptions(o: FleetEmulatorOptions): void {
   positiveInt(o.machines, 'machines', 1000);
   positiveInt(o.tokenLimit, 'tokenLimit', 65535);
   positiveInt(o.reconcileIntervalMs, 'reconcileIntervalMs');
-  positiveInt(o.agentIntervalMs, 'agentIntervalMs');
+  if (o.agentLagMs !== undefined && !(Number.isInteger(o.agentLagMs) && o.agentLagMs >= 0 && o.agentLagMs <= 3_600_000)) {
+    throw new EmulatorOptionError(`agentLagMs must be an integer between 0 and 3600000, got ${o.agentLagMs}`);
+  }
   if (o.stopTimeoutMs !== undefined && !(o.stopTimeoutMs >= 0)) throw new EmulatorOptionError(`stopTimeoutMs must be >= 0, got ${o.stopTimeoutMs}`);
   if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) throw new EmulatorOptionError(`port must be between 0 and 65535, got ${o.port}`);
   for (const key of Object.keys(o.metadata ?? {})) {
@@ -93,8 +92,7 @@ export async function startFleetEmulator(opts: FleetEmulatorOptions = {}): Promi
   const cluster = new Cluster({
     machines,
     reconcileIntervalMs: opts.reconcileIntervalMs ?? 200,
-    fastAgent: opts.fastAgent ?? true,
-    agentIntervalMs: opts.agentIntervalMs ?? 1000,
+    agentLagMs: opts.agentLagMs ?? 1000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 5000,
     bootId: bootId(),
   });

@@ -12,6 +12,7 @@ interface EmulatorFlags {
   metadata?: string;
   stop_timeout: string;
   reconcile_interval: string;
+  agent_lag: string;
   primary_ip: string;
 }
 
@@ -20,8 +21,10 @@ WARNING: this EXECUTES THE COMMANDS OF THE UNIT FILES it receives (ExecStart=, E
 processes, as the user running it. It binds 127.0.0.1 by default; do not expose it to untrusted networks.
 
 It speaks fleet's HTTP API v1 (/fleet/v1 and /v1-alpha) like fleetd 1.0.0 and simulates a cluster of
---machines machines on this host. Control API (loopback only): /emulator/faults, /emulator/not-ready,
-/emulator/stats, /emulator/units/{name}/journal. See docs/fleet-emulator.md.`;
+--machines machines on this host. Like fleet's agents, the simulated ones act on a change only later
+(--agent_lag), so a client polling right after a change still sees the old currentState; --agent_lag 0 is
+the fast mode for tests. Control API (loopback only): /emulator/faults, /emulator/not-ready,
+/emulator/stats, /emulator/passes, /emulator/units/{name}/journal. See docs/fleet-emulator.md.`;
 
 function integer(text: string, flag: string, min: number, max: number): number {
   const value = Number(text);
@@ -69,6 +72,7 @@ export function emulatorOptions(flags: EmulatorFlags): FleetEmulatorOptions {
     metadata: parseMetadata(flags.metadata),
     stopTimeoutMs: duration(flags.stop_timeout, 'stop_timeout'),
     reconcileIntervalMs: Math.max(1, duration(flags.reconcile_interval, 'reconcile_interval')),
+    agentLagMs: Math.round(duration(flags.agent_lag, 'agent_lag')),
     primaryIP: flags.primary_ip,
   };
 }
@@ -85,7 +89,8 @@ export function register(program: Command): void {
     .option('--token_limit <n>', 'page size of the list endpoints (fleetd token_limit)', '100')
     .option('--metadata <k=v,...>', 'metadata of every simulated machine (fleetd metadata=)')
     .option('--stop_timeout <span>', 'stop timeout of units without TimeoutStopSec=', '5s')
-    .option('--reconcile_interval <span>', 'engine and agent reconcile period', '200ms')
+    .option('--reconcile_interval <span>', "period of the reconcile loop (fleet's engine, then the agents)", '200ms')
+    .option('--agent_lag <span>', 'how late the agents see changes, so currentState trails desiredState as in fleet (0: fast mode)', '1s')
     .option('--primary_ip <ip>', 'primaryIP of the simulated machines', '127.0.0.1')
     .addHelpText('after', HELP)
     .action(async (flags: EmulatorFlags) => {

@@ -72,7 +72,7 @@ export function handleEmulatorApi(
   }
   if (path === '/emulator/passes') {
     if (method !== 'GET') return error(res, 405, 'only GET supported against this resource');
-    return reply(res, 200, { completed: deps.cluster.passes, waiting: deps.cluster.passWaiterCount, fastAgent: deps.cluster.fastAgent });
+    return reply(res, 200, { completed: deps.cluster.passes, waiting: deps.cluster.passWaiterCount, agentLagMs: deps.cluster.agentLagMs });
   }
   if (path === '/emulator/passes/wait') {
     if (method !== 'POST') return error(res, 405, 'only POST supported against this resource');
