@@ -72,11 +72,30 @@ test('dynamite fleet-emulator prints its URL, serves fleet, and leaves no unit p
   }
 });
 
+test('--listen 0.0.0.0 with --allow_remote prints the address it really bound and warns that units run commands', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'fleet-emulator', '--listen', `0.0.0.0:${port}`, '--allow_remote'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  try {
+    assert.equal(await waitForLine(child, /^fleet emulator listening on /), `fleet emulator listening on http://0.0.0.0:${port}`);
+    assert.equal((await rawRequest(port, 'GET', '/fleet/v1/machines')).status, 200);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.ok(stderr.includes(`fleet emulator: WARNING: http://0.0.0.0:${port} is reachable from other hosts, and whoever reaches it runs commands here through unit files (ExecStart=)\n`), stderr);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
 test('dynamite fleet-emulator --help warns that it executes unit files', () => {
   const help = spawnSync(process.execPath, [BIN, 'fleet-emulator', '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0);
   assert.match(help.stdout, /EXECUTES THE COMMANDS OF THE UNIT FILES/);
   assert.match(help.stdout, /--state_dir/);
+  assert.match(help.stdout, /--allow_remote/);
+  assert.match(help.stdout, /--agent_lag/);
   const bad = spawnSync(process.execPath, [BIN, 'fleet-emulator', '--machines', '0'], { encoding: 'utf8', timeout: 10_000 });
   assert.equal(bad.status, 2);
   assert.equal(bad.stderr, 'dynamite: --machines must be an integer between 1 and 1000, got "0"\n');
@@ -86,6 +105,8 @@ test('bad flags are one-line errors with exit status 2', async () => {
   const cases: Array<[string[], string]> = [
     [['--listen', 'nonsense'], '--listen must be host:port (e.g. 127.0.0.1:49153), got "nonsense"'],
     [['--listen', '127.0.0.1:70000'], '--listen port must be at most 65535, got 70000'],
+    [['--listen', '0.0.0.0:49153'], 'refusing to listen on 0.0.0.0:49153: not a loopback address, and whoever can reach the emulator runs commands through unit files (ExecStart=); allow remote clients explicitly (--allow_remote, allowRemote) to serve it anyway'],
+    [['--listen', '[::]:49153'], 'refusing to listen on [::]:49153: not a loopback address, and whoever can reach the emulator runs commands through unit files (ExecStart=); allow remote clients explicitly (--allow_remote, allowRemote) to serve it anyway'],
     [['--token_limit', 'x'], '--token_limit must be an integer between 1 and 65535, got "x"'],
     [['--metadata', 'region'], '--metadata must be k=v pairs separated by commas, got "region"'],
     [['--stop_timeout', 'soon'], '--stop_timeout must be a time span such as 5s, 500ms or 1min, got "soon"'],

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
-import { startFleetEmulator } from '@dynamite/fleet-emulator';
+import { EmulatorOptionError, startFleetEmulator } from '@dynamite/fleet-emulator';
 import { opt, rawRequest, startTestFleet, type TestFleet } from './support';
 
 let fleet: TestFleet;
@@ -116,9 +116,10 @@ test('the journal keeps unit output and emulator messages', async () => {
 });
 
 test('the control API answers loopback clients only', async (t) => {
+  await assert.rejects(startFleetEmulator({ host: '0.0.0.0' }), (err: unknown) => err instanceof EmulatorOptionError && err.message.startsWith('refusing to listen on 0.0.0.0:0: not a loopback address'));
   const external = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
   if (!external) return t.skip('no non-loopback IPv4 interface');
-  const open = await startFleetEmulator({ host: '0.0.0.0' });
+  const open = await startFleetEmulator({ host: '0.0.0.0', allowRemote: true });
   try {
     const res = await fetch(`http://${external.address}:${open.port}/emulator/stats`);
     assert.equal(res.status, 403);

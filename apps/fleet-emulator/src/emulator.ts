@@ -1,12 +1,14 @@
 import crypto from 'node:crypto';
+import dns from 'node:dns';
 import fs from 'node:fs';
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import path from 'node:path';
 import { Cluster } from './cluster';
 import { FaultInjector } from './faults';
 import type { EmulatorControls } from './http/emulator-api';
 import { FleetApi } from './http/fleet-api';
+import { isLoopbackAddress } from './http/loopback';
 import { createRequestHandler } from './http/request-handler';
 import { loadState, saveState, type PersistedState } from './persistence/state-dir';
 import { deriveMachineIds, type SimMachine } from './registry/machines';
@@ -15,8 +17,13 @@ import { installSignalHooks } from './runner/process-groups';
 import { RequestStats } from './stats';
 
 export interface FleetEmulatorOptions {
-  /** Interface to bind; 127.0.0.1 unless told otherwise. */
+  /** Interface to bind; 127.0.0.1 unless told otherwise. Anything but loopback needs allowRemote. */
   host?: string;
+  /**
+   * Serve on a host that is not loopback. Whoever can reach the emulator runs commands (the units'
+   * ExecStart=) as the user running it, so this must be asked for explicitly.
+   */
+  allowRemote?: boolean;
   /** TCP port; 0 (the default) picks a free one. */
   port?: number;
   /** Also listen on this unix socket (fleetd's default transport). */
@@ -45,8 +52,11 @@ export interface FleetEmulatorOptions {
 }
 
 export interface FleetEmulator {
+  /** The address really bound: `http://0.0.0.0:PORT` when serving every IPv4 interface. */
   url: string;
   port: number;
+  /** True when only this host can reach the TCP port. */
+  loopbackOnly: boolean;
   machineIds: string[];
   stop(): Promise<void>;
 }
@@ -70,6 +80,23 @@ function checkOptions(o: FleetEmulatorOptions): void {
   }
 }
 
+/** Refuses a host that is not loopback (or a name resolving to anything else) unless allowRemote. */
+async function checkListenHost(host: string, port: number, allowRemote: boolean): Promise<void> {
+  if (allowRemote) return;
+  let addresses: string[];
+  try {
+    addresses = net.isIP(host) ? [host] : (await dns.promises.lookup(host, { all: true })).map((a) => a.address);
+  } catch (err) {
+    throw new EmulatorOptionError(`cannot listen on ${host}: ${(err as Error).message}`);
+  }
+  const remote = addresses.find((address) => !isLoopbackAddress(address));
+  if (remote === undefined) return;
+  const where = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+  throw new EmulatorOptionError(
+    `refusing to listen on ${where}: ${remote === host ? 'not a loopback address' : `${host} is ${remote}, not loopback`}, and whoever can reach the emulator runs commands through unit files (ExecStart=); allow remote clients explicitly (--allow_remote, allowRemote) to serve it anyway`,
+  );
+}
+
 function bootId(): string {
   try {
     return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '');
@@ -81,6 +108,8 @@ function bootId(): string {
 /** Starts the emulator: the fleet API on HTTP, a simulated cluster that really runs the units. */
 export async function startFleetEmulator(opts: FleetEmulatorOptions = {}): Promise<FleetEmulator> {
   checkOptions(opts);
+  const host = opts.host ?? '127.0.0.1';
+  await checkListenHost(host, opts.port ?? 0, opts.allowRemote === true);
   const machineCount = opts.machines ?? 1;
   const tokenLimit = opts.tokenLimit ?? 100;
   const stateDir = opts.stateDir ? path.resolve(opts.stateDir) : undefined;
@@ -141,7 +170,7 @@ export async function startFleetEmulator(opts: FleetEmulatorOptions = {}): Promi
   tcp.keepAliveTimeout = 30_000;
   servers.push(tcp);
   try {
-    await listen(tcp, (s, done) => s.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', done));
+    await listen(tcp, (s, done) => s.listen(opts.port ?? 0, host, done));
     if (opts.socketPath) {
       try { fs.unlinkSync(opts.socketPath); } catch { /* not there */ }
       const unix = http.createServer(onRequest);
@@ -156,13 +185,13 @@ export async function startFleetEmulator(opts: FleetEmulatorOptions = {}): Promi
   installSignalHooks();
   cluster.start();
   const address = tcp.address() as net.AddressInfo;
-  const host = opts.host ?? '127.0.0.1';
-  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   let stopping: Promise<void> | null = null;
   return {
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
+    loopbackOnly: isLoopbackAddress(address.address),
     machineIds: ids,
     stop: () => {
       stopping ??= (async () => {

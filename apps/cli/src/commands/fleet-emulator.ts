@@ -5,6 +5,7 @@ import { UsageError } from '../errors';
 
 interface EmulatorFlags {
   listen: string;
+  allow_remote?: boolean;
   socket?: string;
   machines: string;
   state_dir?: string;
@@ -18,7 +19,8 @@ interface EmulatorFlags {
 
 const HELP = `
 WARNING: this EXECUTES THE COMMANDS OF THE UNIT FILES it receives (ExecStart=, ExecStartPre=, ...) as local
-processes, as the user running it. It binds 127.0.0.1 by default; do not expose it to untrusted networks.
+processes, as the user running it, and fleet's API has no authentication. It serves loopback addresses only
+unless --allow_remote is given; do not expose it to untrusted networks.
 
 It speaks fleet's HTTP API v1 (/fleet/v1 and /v1-alpha) like fleetd 1.0.0 and simulates a cluster of
 --machines machines on this host. Like fleet's agents, the simulated ones act on a change only later
@@ -65,6 +67,7 @@ export function emulatorOptions(flags: EmulatorFlags): FleetEmulatorOptions {
   return {
     host,
     port,
+    allowRemote: flags.allow_remote === true,
     socketPath: flags.socket,
     machines: integer(flags.machines, 'machines', 1, 1000),
     stateDir: flags.state_dir,
@@ -82,7 +85,8 @@ export function register(program: Command): void {
   program
     .command('fleet-emulator')
     .description('run a local fleet API v1 emulator that EXECUTES unit files as local processes')
-    .option('--listen <host:port>', 'address to serve the fleet API on', '127.0.0.1:49153')
+    .option('--listen <host:port>', 'address to serve the fleet API on (loopback unless --allow_remote)', '127.0.0.1:49153')
+    .option('--allow_remote', 'allow a --listen address that is not loopback: whoever reaches it runs commands on this host')
     .option('--socket <path>', 'also serve on this unix socket (fleetd default: /var/run/fleet.sock)')
     .option('--machines <n>', 'number of simulated machines', '1')
     .option('--state_dir <dir>', 'persist units, desired states, metadata and machine ids here')
@@ -103,6 +107,9 @@ export function register(program: Command): void {
         throw err;
       }
       process.stdout.write(`fleet emulator listening on ${emulator.url}\n`);
+      if (!emulator.loopbackOnly) {
+        process.stderr.write(`fleet emulator: WARNING: ${emulator.url} is reachable from other hosts, and whoever reaches it runs commands here through unit files (ExecStart=)\n`);
+      }
       process.stderr.write(`machines: ${emulator.machineIds.join(', ')}\n`);
       await new Promise<void>((resolve) => {
         let stopping = false;

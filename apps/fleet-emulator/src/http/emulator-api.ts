@@ -3,6 +3,7 @@ import type { Cluster } from '../cluster';
 import type { FaultInjector } from '../faults';
 import type { RequestStats } from '../stats';
 import { goJsonStringify } from './go-json';
+import { isLoopbackAddress } from './loopback';
 
 /** Switches the HTTP layer reads; owned by the server. */
 export interface EmulatorControls {
@@ -11,8 +12,7 @@ export interface EmulatorControls {
 
 /** Is the peer on loopback (or a unix socket)? The control API answers nobody else. */
 export function isLoopback(socketAddress: string | undefined): boolean {
-  if (socketAddress === undefined) return true;
-  return socketAddress === '::1' || socketAddress.startsWith('127.') || socketAddress.startsWith('::ffff:127.');
+  return socketAddress === undefined || isLoopbackAddress(socketAddress);
 }
 
 function reply(res: http.ServerResponse, status: number, body?: unknown): void {
