@@ -1,30 +1,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/ports';
 import { main } from '@dynamite/cli';
-import { opt, processAlive, rawRequest } from './support';
+import { DYNAMITE_BIN as BIN, opt, processAlive, rawRequest, waitForLine } from './support';
 
-const BIN = path.resolve(__dirname, '../../../bin/dynamite.js');
 let dir: string;
 before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-emu-cli-')); });
 after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
-
-function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} in: ${out}`)), timeoutMs);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split('\n').find((l) => pattern.test(l));
-      if (line) { clearTimeout(timer); resolve(line); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with ${code} before ready: ${out}`)); });
-  });
-}
 
 const put = (port: number, name: string, body: unknown) =>
   rawRequest(port, 'PUT', `/fleet/v1/units/${encodeURIComponent(name)}`, { headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
