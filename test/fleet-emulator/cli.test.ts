@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/ports';
 import { main } from '@dynamite/cli';
-import { DYNAMITE_BIN as BIN, opt, processAlive, rawRequest, waitForLine } from './support';
+import { DYNAMITE_BIN as BIN, opt, processAlive, processRunning, rawRequest, spawnEmulator, waitForLine, within } from './support';
 
 let dir: string;
 before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-emu-cli-')); });
@@ -15,8 +15,8 @@ after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
 const put = (port: number, name: string, body: unknown) =>
   rawRequest(port, 'PUT', `/fleet/v1/units/${encodeURIComponent(name)}`, { headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
 
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + 15_000;
+async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -55,6 +55,35 @@ test('dynamite fleet-emulator prints its URL, serves fleet, and leaves no unit p
     }
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('unit processes, and what they started, do not outlive an emulator that is SIGKILLed', async () => {
+  const emulator = await spawnEmulator(await freePort(), ['--agent_lag', '0']);
+  const { port } = emulator;
+  const childPidFile = path.join(dir, 'orphan');
+  const pids: number[] = [];
+  try {
+    assert.equal((await put(port, 'orphan.service', { desiredState: 'launched', options: [opt('Service', 'ExecStart', '/bin/sleep 600')] })).status, 201);
+    assert.equal((await put(port, 'orphans.service', { desiredState: 'launched', options: [opt('Service', 'ExecStart', `/bin/sh -c "sleep 601 & echo $! > ${childPidFile}; wait"`)] })).status, 201);
+    await waitUntil('both units running', async () => {
+      pids.length = 0;
+      for (const name of ['orphan.service', 'orphans.service']) {
+        const res = await rawRequest(port, 'GET', `/emulator/units/${name}`);
+        const pid = res.status === 200 ? res.json().machines?.[0]?.pid : null;
+        if (pid) pids.push(pid);
+      }
+      return pids.length === 2 && fs.existsSync(childPidFile) && fs.readFileSync(childPidFile, 'utf8').trim() !== '';
+    });
+    pids.push(Number(fs.readFileSync(childPidFile, 'utf8').trim()));
+    for (const pid of pids) assert.ok(processRunning(pid), `pid ${pid} runs`);
+
+    emulator.child.kill('SIGKILL');
+    assert.equal(await within(10_000, 'exit after SIGKILL', emulator.exited), 'SIGKILL');
+    for (const pid of pids) await waitUntil(`pid ${pid} gone after the emulator was SIGKILLed`, () => !processRunning(pid), 10_000);
+  } finally {
+    if (emulator.child.exitCode === null && emulator.child.signalCode === null) emulator.child.kill('SIGKILL');
+    for (const pid of pids) if (processRunning(pid)) process.kill(pid, 'SIGKILL');
   }
 });
 

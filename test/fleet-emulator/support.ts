@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startFleetEmulator, type FleetEmulator, type FleetEmulatorOptions } from '@dynamite/fleet-emulator';
@@ -161,6 +162,21 @@ export async function startTestFleet(options: FleetEmulatorOptions = {}): Promis
 }
 
 export const opt = (section: string, name: string, value: string) => ({ section, name, value });
+
+/**
+ * Can this pid still run? Gone, a zombie or dead per /proc is false. Orphans are reparented to PID 1, which in a
+ * container may never reap them, so signal 0 (which succeeds on zombies) is not enough.
+ */
+export function processRunning(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  return state !== 'Z' && state !== 'X';
+}
 
 /** Is a process with this pid still there (and not a zombie)? */
 export function processAlive(pid: number): boolean {
