@@ -182,9 +182,14 @@ export async function startFleetEmulator(opts: FleetEmulatorOptions = {}): Promi
     throw new EmulatorOptionError(`cannot listen: ${(err as Error).message}`);
   }
 
+  const address = tcp.address() as net.AddressInfo;
+  if (!opts.allowRemote && !isLoopbackAddress(address.address)) {
+    // A name that resolved to loopback when checked and to something else when bound.
+    for (const s of servers) s.close();
+    throw new EmulatorOptionError(`refusing to serve on ${address.address}: ${host} resolved to a loopback address first`);
+  }
   installSignalHooks();
   cluster.start();
-  const address = tcp.address() as net.AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   let stopping: Promise<void> | null = null;
