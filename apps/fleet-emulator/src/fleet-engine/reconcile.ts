@@ -32,7 +32,7 @@ function byLoad(views: Iterable<MachineView>): MachineView[] {
 }
 
 /**
- * One engine pass (spec §5.2), deterministic: unschedule what can no longer run where it is, then schedule
+ * One pass of fleet's engine (spec §5.2), deterministic: unschedule what can no longer run where it is, then schedule
  * unscheduled units wanting to be loaded or launched, in unit-name order, each to the least-loaded machine
  * able to run it. Decisions count toward later decisions. Returns true if the schedule changed.
  */

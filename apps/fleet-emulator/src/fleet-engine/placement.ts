@@ -2,7 +2,7 @@ import { goPathMatch } from '@dynamite/unit-files';
 import type { RegistryUnit } from '../registry/registry';
 
 /**
- * What one machine holds in the engine's view (fleet's AgentState): the scheduled non-global units whose
+ * What one machine holds in the view of fleet's engine (fleet's AgentState): the scheduled non-global units whose
  * desired state is not inactive, plus the global units placed there.
  */
 export interface MachineView {
