@@ -80,7 +80,8 @@ export class EngineHarness {
     const configFile = path.join(dir, 'dynamite.yaml');
     fs.writeFileSync(configFile, opts.config.replaceAll('{{UNITS}}', unitDir));
     const etcdServer = await (opts.etcd ?? singleEtcd)();
-    const emulator = await startFleetEmulator({ port: 0, ...(opts.emulator ?? {}) });
+    // Fast mode (no agent lag): engine tests wait on the engine, not on a simulated fleet agent.
+    const emulator = await startFleetEmulator({ port: 0, agentLagMs: 0, ...(opts.emulator ?? {}) });
     const h = new EngineHarness(opts, dir, etcdServer, emulator, uniquePrefix(opts.suite), configFile, unitDir);
     h.etcd = new Etcd3({ hosts: etcdServer.hosts });
     h.fleet = new FleetClient({ endpoint: emulator.url, retry: { attempts: 3 } });
