@@ -5,7 +5,7 @@ import { StateStore, createEtcdClient } from '@dynamite/store';
 import { ConfigSource } from '@dynamite/engine';
 import { UsageError } from '../errors';
 import { addEtcdOption, type CommonOptions } from '../options';
-import { addEtcdSecurityOptions, etcdConnection, type EtcdSecurityOptions } from '../engine-options';
+import { addEtcdSecurityOptions, etcdConnection, type EtcdSecurityOptions } from '../daemon-options';
 
 export type EtcdReadFlags = Pick<CommonOptions, 'etcd_endpoint'> & EtcdSecurityOptions & { json?: boolean };
 

@@ -7,7 +7,7 @@ import { UsageError } from '../errors';
 import { addEngineOptions, type CommonOptions } from '../options';
 import {
   addEtcdSecurityOptions, addLeadershipOptions, etcdConnection, fleetEndpointExplicit, leadershipOptions, redisUrlOf, untilSignal, type EtcdSecurityOptions, type LeadershipFlags,
-} from '../engine-options';
+} from '../daemon-options';
 
 type EngineFlags = CommonOptions & EtcdSecurityOptions & LeadershipFlags & { concurrency: string; lock_duration: string; http?: string; metrics?: string };
 
