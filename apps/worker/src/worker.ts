@@ -25,8 +25,10 @@ export interface WorkerOptions {
   fleetEndpoint: string;
   /** True when -f was given: it then wins over the config's FleetAPIEndpoint. */
   fleetEndpointExplicit?: boolean;
-  /** Jobs processed at once per queue (checks and actions). */
+  /** Policy checks and period expiries processed at once. */
   concurrency?: number;
+  /** Fleet actions carried out at once: they mostly wait on fleet converging, so many can run (default 64). */
+  actionConcurrency?: number;
   /** How long a job stays locked without a heartbeat before another worker takes it over (ms). */
   lockDurationMs?: number;
   /** How often workers look for stalled jobs (ms). */
@@ -73,7 +75,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       (err: unknown) => { ctx.metrics.jobsProcessed.inc({ queue: job.queueName, name: job.name, result: 'failed' }); throw err; },
     );
   const checks = new Worker(CHECKS_QUEUE, counted(processCheckQueueJob), { ...common, concurrency });
-  const actions = new Worker(ACTIONS_QUEUE, counted(processActionJob), { ...common, concurrency });
+  const actionConcurrency = opts.actionConcurrency ?? 64;
+  const actions = new Worker(ACTIONS_QUEUE, counted(processActionJob), { ...common, concurrency: actionConcurrency });
   const maintenance = new Worker(MAINTENANCE_QUEUE, counted(processMaintenanceJob), { ...common, concurrency: 1 });
   actions.on('failed', (job, err) => {
     if (!job) return;
@@ -87,7 +90,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   const metricsServer = opts.metricsListen ? await startWorkerMetricsServer(ctx.metrics, opts.metricsListen) : null;
-  log.info({ queuePrefix: opts.queuePrefix, concurrency, metrics: metricsServer?.url ?? null }, 'worker ready');
+  log.info({ queuePrefix: opts.queuePrefix, concurrency, actionConcurrency, metrics: metricsServer?.url ?? null }, 'worker ready');
 
   return {
     ctx,

@@ -9,10 +9,11 @@ import {
   addEtcdSecurityOptions, addLeadershipOptions, etcdConnection, fleetEndpointExplicit, leadershipOptions, redisUrlOf, untilSignal, type EtcdSecurityOptions, type LeadershipFlags,
 } from '../daemon-options';
 
-type EngineFlags = CommonOptions & EtcdSecurityOptions & LeadershipFlags & { concurrency: string; lock_duration: string; http?: string; metrics?: string };
+type EngineFlags = CommonOptions & EtcdSecurityOptions & LeadershipFlags & { concurrency: string; action_concurrency: string; lock_duration: string; http?: string; metrics?: string };
 
 function addWorkerOptions(cmd: Command): Command {
-  cmd.addOption(new Option('--concurrency <n>', 'jobs processed at once per queue').env('DYNAMITE_CONCURRENCY').default('16'));
+  cmd.addOption(new Option('--concurrency <n>', 'policy checks and period expiries processed at once').env('DYNAMITE_CONCURRENCY').default('16'));
+  cmd.addOption(new Option('--action_concurrency <n>', 'fleet actions carried out at once (they mostly wait on fleet)').env('DYNAMITE_ACTION_CONCURRENCY').default('64'));
   cmd.addOption(new Option('--lock_duration <ms>', 'ms a job stays locked without heartbeat before another worker takes it over').env('DYNAMITE_LOCK_DURATION').default('30000'));
   return cmd;
 }
@@ -96,6 +97,7 @@ async function runWorker(flags: EngineFlags, cmd: Command, metrics?: EngineMetri
     fleetEndpoint: flags.fleet_endpoint,
     fleetEndpointExplicit: fleetEndpointExplicit(cmd),
     concurrency: positiveInt(flags.concurrency, '--concurrency'),
+    actionConcurrency: positiveInt(flags.action_concurrency, '--action_concurrency'),
     lockDurationMs: lock,
     stalledIntervalMs: Math.max(500, Math.floor(lock / 2)),
     metrics,
