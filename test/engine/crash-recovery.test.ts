@@ -60,11 +60,14 @@ describe('crash recovery', () => {
     // Both policies see the same metric: count the scale-up machine's records only.
     const flipsOf = async () => (await h.decisions('web')).filter((d) => d.machine === 'u-flip' && d.policy === 'web_up' && (d.outcome === 'armed' || d.outcome === 'disarmed'));
     const before = (await flipsOf()).length;
-    // No cooldown may be running: during one, a breaching sample arms nothing (and leaves no flip record).
+    // No cooldown may be running, and none may start during the stream: during one, a breaching sample arms nothing
+    // (and leaves no flip record). So no other machine of web_up may hold an armed window that could fire.
     await waitFor(async () => {
-      const cooldowns = await h.etcd.getAll().prefix('/_dynamite/policy/web/').json();
-      return Object.entries(cooldowns).every(([k, v]) => !k.endsWith('/cooldown') || (v as { until: number }).until < Date.now() - 100);
-    }, 20_000, 'no cooldown running', h);
+      const state = await h.etcd.getAll().prefix('/_dynamite/policy/web/').json();
+      return Object.entries(state).every(([k, v]) =>
+        k.endsWith('/cooldown') ? (v as { until: number }).until < Date.now() - 100
+          : !k.includes('/web_up/machine/') || k.endsWith('/u-flip') || !(v as { state: { armed: unknown } }).state.armed);
+    }, 30_000, 'no cooldown running and no other web_up window armed', h);
     const scheduler = h.processes.find((p) => p.name.startsWith('scheduler'))!;
     const N = 40;
     let written = 0;

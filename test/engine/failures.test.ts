@@ -73,8 +73,9 @@ describe('failures', () => {
       await waitFor(async () => (await h.actions('web')).find((x) => x.instance === 'web@8081.service')?.status === 'done', 30_000, 'manual retry done', h);
       await waitFor(async () => (await h.launchedUnits()).includes('web@8081.service'), 20_000, 'web@8081 launched', h);
       // retrying again changes nothing: idempotent
+      // The action is recorded done in etcd just before its job completes in Redis.
       const again = await queue.getJob(jobIds.action(action.decisionId));
-      assert.equal(await again!.getState(), 'completed');
+      await waitFor(async () => (await again!.getState()) === 'completed', 10_000, 'the retried job completed', h);
       const names = await h.unitNames();
       assert.equal(names.filter((n) => n === 'web@8081.service').length, 1);
       assert.equal(names.filter((n) => n.startsWith('web@')).length, 2);
