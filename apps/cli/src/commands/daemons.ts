@@ -113,26 +113,24 @@ function exitSoon(): void {
   setTimeout(() => process.exit(process.exitCode ?? 0), 1_000).unref();
 }
 
+/** Starts a daemon, runs it until SIGTERM/SIGINT, closes it and exits. */
+async function serveUntilSignal(start: () => Promise<{ close(): Promise<void> }>): Promise<void> {
+  const running = await start();
+  await untilSignal();
+  await running.close();
+  exitSoon();
+}
+
 export function register(program: Command): void {
   const scheduler = new Command('scheduler')
     .description('watch samples in etcd and turn them and timer expiries into jobs; bring services to min_instance (run two or more: one leads, the others stand by)');
   addLeadershipOptions(addHttpOption(addEtcdSecurityOptions(addEngineOptions(scheduler))));
-  scheduler.action(async (flags: EngineFlags, cmd: Command) => {
-    const running = await runScheduler(flags, cmd);
-    await untilSignal();
-    await running.close();
-    exitSoon();
-  });
+  scheduler.action((flags: EngineFlags, cmd: Command) => serveUntilSignal(() => runScheduler(flags, cmd)));
 
   const worker = new Command('worker').description('process policy checks and fleet actions (run as many as you like)');
   addWorkerOptions(addEtcdSecurityOptions(addEngineOptions(worker)));
   worker.addOption(new Option('--metrics <host:port>', "serve this worker's /metrics and /healthz (read-only; off by default)").env('DYNAMITE_WORKER_METRICS'));
-  worker.action(async (flags: EngineFlags, cmd: Command) => {
-    const running = await runWorker(flags, cmd);
-    await untilSignal();
-    await running.close();
-    exitSoon();
-  });
+  worker.action((flags: EngineFlags, cmd: Command) => serveUntilSignal(() => runWorker(flags, cmd)));
 
   const run = new Command('run').description('scheduler and one worker in one process: the simple single-machine way');
   addLeadershipOptions(addHttpOption(addWorkerOptions(addEtcdSecurityOptions(addEngineOptions(run)))));
