@@ -48,6 +48,7 @@ export async function receiptLags(stack: ScaleStack, traced: { revision: string;
 export interface IngestionResult {
   raw_puts_per_s: number;
   offered_per_s: number;
+  evaluated_in_window_per_s: number;
   evaluated_per_s: number;
   ratio_to_raw: number;
   drained_s: number;
@@ -76,10 +77,12 @@ export async function ingestion(stack: ScaleStack, machines: Machine[], workerMe
   const stoppedAt = Date.now();
   await until(async () => (await ingested()) - before >= offered.written, 120_000, 'every offered sample evaluated', 100);
   const drained = (Date.now() - stoppedAt) / 1000;
-  const evaluatedRate = duringWindow / (offered.ms / 1000);
+  // Samples evaluated per second: all the offered samples over the time from the first write to the last evaluation.
+  const evaluatedRate = offered.written / (offered.ms / 1000 + drained);
   return {
     raw_puts_per_s: Math.round(rawRate),
     offered_per_s: Math.round(offered.written / (offered.ms / 1000)),
+    evaluated_in_window_per_s: Math.round(duringWindow / (offered.ms / 1000)),
     evaluated_per_s: Math.round(evaluatedRate),
     ratio_to_raw: Number((evaluatedRate / rawRate).toFixed(2)),
     drained_s: Number(drained.toFixed(1)),
