@@ -51,7 +51,7 @@ export async function reaction(opts: { services: number; rounds: number; concurr
     }));
     limit.sort((a, b) => a - b);
     return {
-      etcd_concurrent_txn_p50_ms: quantile(limit, 0.5), etcd_concurrent_txn_p90_ms: quantile(limit, 0.9),
+      services: opts.services, etcd_concurrent_txn_p50_ms: quantile(limit, 0.5), etcd_concurrent_txn_p90_ms: quantile(limit, 0.9),
       expiries: toPut.length,
       to_put_median_ms: quantile(toPut, 0.5), to_put_p90_ms: quantile(toPut, 0.9), to_put_p99_ms: quantile(toPut, 0.99), to_put_worst_ms: toPut[toPut.length - 1]!,
       to_launched_median_ms: quantile(toLaunched, 0.5), to_launched_p90_ms: quantile(toLaunched, 0.9), to_launched_p99_ms: quantile(toLaunched, 0.99),
