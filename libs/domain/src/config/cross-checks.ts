@@ -3,6 +3,7 @@ import { joinPath, type ConfigError } from './errors';
 import { didYouMean } from './suggest';
 import { formatRange, portRange, rangesOverlap } from './port-ranges';
 import { ATTACHED_TYPE } from './build-service';
+import { quote } from './names';
 
 /**
  * Checks between entries: policy references, attached services, port ranges. `declaredServices` and
@@ -24,7 +25,7 @@ export function crossCheck(input: {
       if (ref === null || input.declaredPolicies.includes(ref)) continue;
       errors.push({
         path: joinPath(['Service', service.name, key, 'ScalingPolicy']),
-        message: `unknown policy "${ref}"${didYouMean(ref, input.declaredPolicies)}`,
+        message: `unknown policy ${quote(ref)}${didYouMean(ref, input.declaredPolicies)}`,
       });
     }
     checkAttachments(service, byName, input.declaredServices, errors);
@@ -63,30 +64,30 @@ function checkAttachments(service: ServiceConfig, byName: Map<string, ServiceCon
   service.attachedServices.forEach((name, index) => {
     const path = joinPath(['Service', service.name, 'attached_service', index]);
     if (seen.has(name)) {
-      errors.push({ path, message: `"${name}" is listed twice` });
+      errors.push({ path, message: `${quote(name)} is listed twice` });
       return;
     }
     seen.add(name);
     if (!declared.includes(name)) {
-      errors.push({ path, message: `unknown service "${name}"${didYouMean(name, declared)}` });
+      errors.push({ path, message: `unknown service ${quote(name)}${didYouMean(name, declared)}` });
       return;
     }
     const attached = byName.get(name);
     if (!attached) return; // declared but invalid: its own errors say why
     if (!attached.isAttached) {
-      errors.push({ path, message: `service "${name}" is not typed ${ATTACHED_TYPE}; add type: ${ATTACHED_TYPE} to it` });
+      errors.push({ path, message: `service ${quote(name)} is not typed ${ATTACHED_TYPE}; add type: ${ATTACHED_TYPE} to it` });
       return;
     }
     if (service.isAttached) return; // reported once, on the attaching service itself
     if (service.isTemplate && !attached.isTemplate) {
       errors.push({
         path,
-        message: `service "${name}" has a non-template unit (${attached.unitFile}), but attached units share their parent's instance number, so it must be a template like "${name}@.service"`,
+        message: `service ${quote(name)} has a non-template unit (${attached.unitFile}), but attached units share their parent's instance number, so it must be a template like ${quote(`${name}@.service`)}`,
       });
     } else if (!service.isTemplate && attached.isTemplate) {
       errors.push({
         path,
-        message: `service "${name}" has a template unit (${attached.unitFile}), but its parent "${service.name}" is not a template, so there is no instance number to give it`,
+        message: `service ${quote(name)} has a template unit (${attached.unitFile}), but its parent ${quote(service.name)} is not a template, so there is no instance number to give it`,
       });
     }
   });
@@ -104,7 +105,7 @@ function checkPortOverlaps(services: ServiceConfig[], errors: ConfigError[]): vo
       if (!rangesOverlap(a.range, b.range)) continue;
       errors.push({
         path: joinPath(['Service', b.service.name, 'base_instance_prefix_number']),
-        message: `${formatRange(b.range)} overlap ${formatRange(a.range)} of service "${a.service.name}"`,
+        message: `${formatRange(b.range)} overlap ${formatRange(a.range)} of service ${quote(a.service.name)}`,
       });
     }
   }
@@ -122,7 +123,7 @@ function checkSharedSingleUnits(services: ServiceConfig[], errors: ConfigError[]
     }
     errors.push({
       path: joinPath(['Service', service.name, 'name_of_unit_file']),
-      message: `"${service.unitFile}" is already the unit of service "${first}"; a non-template unit is a single fleet unit`,
+      message: `${quote(service.unitFile)} is already the unit of service ${quote(first)}; a non-template unit is a single fleet unit`,
     });
   }
 }

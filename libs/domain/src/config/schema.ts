@@ -4,19 +4,20 @@ import {
   boolean,
   describe,
   isMapping,
-  nonNegativeInteger,
+  instanceCount,
   nonNegativeNumber,
   finiteNumber,
   operator,
   optional,
   port,
-  positiveInteger,
+  portCount,
   positiveNumber,
   required,
   text,
   textList,
   timeUnit,
 } from './scalars';
+import { quote } from './names';
 
 /**
  * The shape of each part of the `Dynamite:` body, as zod schemas. Each section and each service or policy
@@ -67,6 +68,7 @@ export const engineSchema = mapping({
   reconcile_interval: optional(positiveNumber, 10),
   reconcile_interval_unit: optional(timeUnit, 'second' as TimeUnit),
 });
+export type EngineEntry = z.output<typeof engineSchema>;
 
 /** `scale_up_policy: {ScalingPolicy: <name>}`, the original's shape; an empty value means no policy. */
 const policyReference = (input: unknown) => {
@@ -85,10 +87,10 @@ const policyReference = (input: unknown) => {
 export const serviceSchema = mapping({
   name_of_unit_file: required(text),
   type: optional(text, null),
-  min_instance: optional(nonNegativeInteger, null),
-  max_instance: optional(positiveInteger, null),
+  min_instance: optional(instanceCount(0), null),
+  max_instance: optional(instanceCount(1), null),
   base_instance_prefix_number: optional(port, null),
-  ports_per_instance: optional(positiveInteger, null),
+  ports_per_instance: optional(portCount, null),
   attached_service: optional(textList, [] as string[]),
   service_dependency: optional(textList, [] as string[]),
   scale_up_policy: optional(policyReference, null),
@@ -105,7 +107,7 @@ const metricName = (input: unknown) => {
   const dir = dot < 0 ? metric : metric.slice(0, dot);
   const rest = dot < 0 ? null : metric.slice(dot + 1);
   if (dir === '') return { issues: [{ message: `must start with the metric's etcd directory name (got ${describe(input)})` }] };
-  if (/[/\s]/.test(dir)) return { issues: [{ message: `the metric's directory "${dir}" must not contain "/" or spaces` }] };
+  if (/[/\s]/.test(dir)) return { issues: [{ message: `the metric's directory ${quote(dir)} must not contain "/" or spaces` }] };
   if (rest === '') return { issues: [{ message: `has nothing after the "." (got ${describe(input)})` }] };
   return { value: metric };
 };

@@ -3,9 +3,15 @@
  * alignment: insertions, deletions, substitutions, and swaps of two neighbours), ignoring case.
  */
 
+/** Longer words and candidates are never compared (names are at most 128 characters). */
+const SUGGEST_MAX_LENGTH = 160;
+
 /** The closest candidate, or null when none is close enough to be a plausible typo. */
 export function closestMatch(word: string, candidateList: Iterable<string>): string | null {
-  const candidates = [...candidateList];
+  // The distance table is word x candidate: a word far longer than any name (a key can be as long as the file)
+  // is no typo of one, and is not compared.
+  if (word.length > SUGGEST_MAX_LENGTH) return null;
+  const candidates = [...candidateList].filter((c) => c.length <= SUGGEST_MAX_LENGTH);
   const target = word.toLowerCase();
   let best: string | null = null;
   let bestDistance = Infinity;
@@ -34,7 +40,7 @@ export function closestMatch(word: string, candidateList: Iterable<string>): str
 /** `; did you mean "x"?` or nothing. */
 export function didYouMean(word: string, candidates: Iterable<string>): string {
   const match = closestMatch(word, candidates);
-  return match === null ? '' : `; did you mean "${match}"?`;
+  return match === null ? '' : `; did you mean ${JSON.stringify(match)}?`;
 }
 
 export function editDistance(a: string, b: string): number {
