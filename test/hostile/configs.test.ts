@@ -302,7 +302,7 @@ describe('hostile configs through the real binary', { concurrency: 2 }, () => {
     test(name, async () => {
       const expected = EXPECTED[name]!;
       const file = `test/hostile/configs/${name}.yaml`;
-      const run = await runDynamite(['validate', '-c', file, '-s', UNITS]);
+      const run = await runDynamite(['validate', '-c', file, '-s', UNITS], { timeoutMs: 30_000 });
       assert.deepEqual(lines(run.stderr), expected[1].map((l) => l.replaceAll('{abs}', join(ROOT, file)).replaceAll('{file}', file)));
       assert.equal(run.code, expected[0], run.stderr);
       assert.equal(run.stdout, expected[0] === 0 ? 'ok\n' : '');

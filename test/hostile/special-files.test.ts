@@ -20,8 +20,9 @@ after(() => rmSync(temp, { recursive: true, force: true }));
 const UNITS = join(FIXTURES, 'units');
 const VALID = readFileSync(join(FIXTURES, 'valid.yaml'), 'utf8');
 const LIMIT = 'at most 1048576 bytes (1 MiB) are read';
-// A hang is a failure, not a stuck suite.
+// A hang is a failure, not a stuck suite: the run is killed and its test fails.
 const timeout = 60_000;
+const run = (args: string[]) => runDynamite(args, { timeoutMs: 30_000 });
 
 function expectOneError(run: { code: number | null; stdout: string; stderr: string }, line: string): void {
   assert.deepEqual(lines(run.stderr), [line]);
@@ -31,20 +32,20 @@ function expectOneError(run: { code: number | null; stdout: string; stderr: stri
 
 describe('config files that are not regular files, or too large', () => {
   test('-c /dev/zero: a character device, refused before a byte is read', { timeout }, async () => {
-    expectOneError(await runDynamite(['validate', '-c', '/dev/zero']), 'error: /dev/zero: config file is a character device, not a regular file');
+    expectOneError(await run(['validate', '-c', '/dev/zero']), 'error: /dev/zero: config file is a character device, not a regular file');
   });
 
   test('-c a FIFO with no writer: refused at once, no hang', { timeout }, async () => {
     const fifo = join(temp, 'config.fifo');
     execFileSync('mkfifo', [fifo]);
-    expectOneError(await runDynamite(['validate', '-c', fifo]), `error: ${fifo}: config file is a FIFO, not a regular file`);
+    expectOneError(await run(['validate', '-c', fifo]), `error: ${fifo}: config file is a FIFO, not a regular file`);
   });
 
   test('-c a sparse 2 GiB file: its size is enough to refuse it', { timeout }, async () => {
     const file = join(temp, 'sparse.yaml');
     writeFileSync(file, '');
     truncateSync(file, 2 * 1024 ** 3);
-    expectOneError(await runDynamite(['validate', '-c', file]), `error: ${file}: config file is 2147483648 bytes; ${LIMIT}`);
+    expectOneError(await run(['validate', '-c', file]), `error: ${file}: config file is 2147483648 bytes; ${LIMIT}`);
   });
 
   test('a config one byte over 1 MiB', () => {
@@ -76,7 +77,7 @@ describe('unit files that are not regular files, or too large', () => {
     writeFileSync(join(folder, 'lb.service'), '');
     truncateSync(join(folder, 'lb.service'), 2 * 1024 ** 3);
     expectOneError(
-      await runDynamite(['validate', '-c', config(folder), '-s', folder]),
+      await run(['validate', '-c', config(folder), '-s', folder]),
       `error: ${at}: unit file ${join(folder, 'lb.service')} is 2147483648 bytes; ${LIMIT}`,
     );
   });
@@ -96,14 +97,14 @@ describe('unit files that are not regular files, or too large', () => {
     const folder = join(temp, 'fifo-unit');
     mkdirSync(folder);
     execFileSync('mkfifo', [join(folder, 'lb.service')]);
-    expectOneError(await runDynamite(['validate', '-c', config(folder), '-s', folder]), `error: ${at}: unit file ${join(folder, 'lb.service')} is a FIFO, not a regular file`);
+    expectOneError(await run(['validate', '-c', config(folder), '-s', folder]), `error: ${at}: unit file ${join(folder, 'lb.service')} is a FIFO, not a regular file`);
   });
 
   test('a unit file that links to /dev/zero: a character device', { timeout }, async () => {
     const folder = join(temp, 'zero-unit');
     mkdirSync(folder);
     symlinkSync('/dev/zero', join(folder, 'lb.service'));
-    expectOneError(await runDynamite(['validate', '-c', config(folder), '-s', folder]), `error: ${at}: unit file ${join(folder, 'lb.service')} is a character device, not a regular file`);
+    expectOneError(await run(['validate', '-c', config(folder), '-s', folder]), `error: ${at}: unit file ${join(folder, 'lb.service')} is a character device, not a regular file`);
   });
 });
 

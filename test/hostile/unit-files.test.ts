@@ -70,7 +70,7 @@ describe('hostile unit files', () => {
 });
 
 test('through the real binary: a unit file that is not UTF-8 is one error line, exit 2, no stack trace', async () => {
-  const run = await runDynamite(['validate', '-c', configFor('latin1-byte'), '-s', UNITS]);
+  const run = await runDynamite(['validate', '-c', configFor('latin1-byte'), '-s', UNITS], { timeoutMs: 30_000 });
   assert.equal(run.code, 2);
   assert.equal(run.stdout, '');
   assert.deepEqual(lines(run.stderr), [`error: ${EXPECTED['latin1-byte']!.error!.replaceAll('{units}', UNITS)}`]);
