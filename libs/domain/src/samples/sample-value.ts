@@ -40,7 +40,8 @@ export function parseSampleValue(raw: string, policy: ScalingPolicyConfig): Samp
   try {
     document = JSON.parse(raw);
   } catch (err) {
-    return fail('bad_json', `value of metric ${policy.metric} is not valid JSON: ${(err as Error).message}`);
+    // JSON.parse quotes the text it choked on: escaped and cut like any other piece of the value.
+    return fail('bad_json', `value of metric ${policy.metric} is not valid JSON: ${quoteForMessage((err as Error).message, { quote: false, max: 120 })}`);
   }
   const found = lookUp(document, policy.valuePath);
   if (!found.found) {
