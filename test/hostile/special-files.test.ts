@@ -136,6 +136,49 @@ describe('documents too large to store in etcd', () => {
   });
 });
 
+describe('configs whose checks would compare everything with everything', () => {
+  const head = 'Dynamite:\n  ETCD: {application_base_path: /services, metrics_base_path: /metrics}\n';
+  const policyEntry = (name: string) =>
+    `    ${name}: {service_type: w, metric: cpu, comparative_operator: gt, threshold: 1, period: 1, period_unit: second, cooldown_period: 1, cooldown_period_unit: second}\n`;
+
+  test('2,800 services and 2,800 policies: the counts are the errors, and no entry is compared with another', () => {
+    let text = `${head}  Service:\n`;
+    for (let i = 0; i < 2800; i++) text += `    s${i}: {name_of_unit_file: s${i}@.service, max_instance: 1, base_instance_prefix_number: ${i + 1}, scale_up_policy: {ScalingPolicy: px${i}}}\n`;
+    text += '  ScalingPolicy:\n';
+    for (let i = 0; i < 2800; i++) text += policyEntry(`p${i}`);
+    const result = parseConfig(text);
+    assert.deepEqual(result.ok ? [] : result.errors.map(formatConfigError), [
+      'ScalingPolicy: declares 2800 policies; at most 1000 are allowed',
+      'Service: declares 2800 services; at most 1000 are allowed',
+    ]);
+  });
+
+  test('1,000 services (the most allowed) naming 2,000 unknown policies among 1,000: each reported, the first 20 with a suggestion', () => {
+    let text = `${head}  Service:\n`;
+    for (let i = 0; i < 1000; i++) {
+      text += `    s${i}: {name_of_unit_file: s${i}@.service, max_instance: 1, base_instance_prefix_number: ${i + 1}, ` +
+        `scale_up_policy: {ScalingPolicy: px${i}}, scale_down_policy: {ScalingPolicy: py${i}}}\n`;
+    }
+    text += '  ScalingPolicy:\n';
+    for (let i = 0; i < 1000; i++) text += policyEntry(`p${i}`);
+    const result = parseConfig(text);
+    const errors = result.ok ? [] : result.errors.map(formatConfigError);
+    assert.equal(errors.filter((e) => / unknown policy "p[xy]\d+"/.test(e)).length, 2000);
+    assert.equal(errors.filter((e) => e.includes('did you mean')).length, 20);
+  });
+
+  test('90,000 unknown attached services in one list: each reported, the first 20 with a suggestion', () => {
+    let text = `${head}  Service:\n`;
+    for (let i = 0; i < 999; i++) text += `    s${i}: {name_of_unit_file: s${i}.service}\n`;
+    text += `    web: {name_of_unit_file: web.service, attached_service: [${Array.from({ length: 90_000 }, (_, i) => `a${i}`).join(',')}]}\n`;
+    const result = parseConfig(text);
+    const errors = result.ok ? [] : result.errors.map(formatConfigError);
+    assert.equal(errors.length, 90_000);
+    assert.ok(errors.every((e) => /^Service\.web\.attached_service\[\d+\]: unknown service "a\d+"/.test(e)));
+    assert.equal(errors.filter((e) => e.includes('did you mean')).length, 20);
+  });
+});
+
 /** `text` followed by comment lines (`#` in YAML and in unit files) that bring it to exactly `bytes` bytes. */
 function padded(text: string, bytes: number): string {
   let out = `${text}\n`;

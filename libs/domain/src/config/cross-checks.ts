@@ -5,6 +5,9 @@ import { formatRange, portRange, rangesOverlap } from './port-ranges';
 import { ATTACHED_TYPE } from './build-service';
 import { quote } from './names';
 
+/** How many unknown references get a "did you mean" (each compares the name with every declared one). */
+const SUGGESTIONS_MAX = 20;
+
 /**
  * Checks between entries: policy references, attached services, port ranges. `declaredServices` and
  * `declaredPolicies` hold every name in the file, valid or not, so that a reference to an entry that has
@@ -19,16 +22,21 @@ export function crossCheck(input: {
   const errors: ConfigError[] = [];
   const warnings: ConfigWarning[] = [];
   const byName = new Map(input.services.map((s) => [s.name, s]));
+  const declaredPolicies = new Set(input.declaredPolicies);
+  // A suggestion compares a name with every declared one; a flood of unknown names (a list can hold 100,000)
+  // gets suggestions for its first few only, so the check stays linear in the size of the file.
+  let suggestionsLeft = SUGGESTIONS_MAX;
+  const suggest = (word: string, names: string[]) => (suggestionsLeft-- > 0 ? didYouMean(word, names) : '');
 
   for (const service of input.services) {
     for (const [key, ref] of [['scale_up_policy', service.scaleUpPolicy], ['scale_down_policy', service.scaleDownPolicy]] as const) {
-      if (ref === null || input.declaredPolicies.includes(ref)) continue;
+      if (ref === null || declaredPolicies.has(ref)) continue;
       errors.push({
         path: joinPath(['Service', service.name, key, 'ScalingPolicy']),
-        message: `unknown policy ${quote(ref)}${didYouMean(ref, input.declaredPolicies)}`,
+        message: `unknown policy ${quote(ref)}${suggest(ref, input.declaredPolicies)}`,
       });
     }
-    checkAttachments(service, byName, input.declaredServices, errors);
+    checkAttachments(service, byName, input.declaredServices, errors, suggest);
     if (service.isAttached) {
       if (service.attachedServices.length > 0) {
         errors.push({ path: joinPath(['Service', service.name, 'attached_service']), message: 'an attached service cannot have attached services of its own' });
@@ -59,7 +67,14 @@ export function crossCheck(input: {
   return { errors, warnings };
 }
 
-function checkAttachments(service: ServiceConfig, byName: Map<string, ServiceConfig>, declared: string[], errors: ConfigError[]): void {
+function checkAttachments(
+  service: ServiceConfig,
+  byName: Map<string, ServiceConfig>,
+  declared: string[],
+  errors: ConfigError[],
+  suggest: (word: string, names: string[]) => string,
+): void {
+  const declaredSet = new Set(declared);
   const seen = new Set<string>();
   service.attachedServices.forEach((name, index) => {
     const path = joinPath(['Service', service.name, 'attached_service', index]);
@@ -68,8 +83,8 @@ function checkAttachments(service: ServiceConfig, byName: Map<string, ServiceCon
       return;
     }
     seen.add(name);
-    if (!declared.includes(name)) {
-      errors.push({ path, message: `unknown service ${quote(name)}${didYouMean(name, declared)}` });
+    if (!declaredSet.has(name)) {
+      errors.push({ path, message: `unknown service ${quote(name)}${suggest(name, declared)}` });
       return;
     }
     const attached = byName.get(name);

@@ -32,3 +32,9 @@ export const PORT_MAX = 65535;
 
 /** The longest service or policy name: `<name>@<port>.service` must stay well inside fleet's 256. */
 export const NAME_MAX_LENGTH = 128;
+
+/**
+ * The most services, and the most policies, one config may declare. A few checks compare entries pairwise
+ * (overlapping port ranges, references); this keeps them instant on any file. Real configs have a handful.
+ */
+export const ENTRIES_MAX = 1000;

@@ -10,6 +10,7 @@ import { buildPolicy } from './build-policy';
 import { buildEngine, DEFAULT_ENGINE_ENTRY } from './build-engine';
 import { storedSizeErrors } from './stored-size';
 import { quote } from './names';
+import { ENTRIES_MAX } from './limits';
 import { crossCheck } from './cross-checks';
 
 /** Defaults of the etcd directories, as the original's README and code used them. */
@@ -185,11 +186,18 @@ function parseEntry<S extends z.ZodType>(
 function entriesOf(root: Record<string, unknown>, name: string, errors: ConfigError[]): [string, unknown][] {
   const value = root[name];
   if (value === undefined || value === null) return [];
+  const what = name === 'Service' ? 'service' : 'policy';
   if (!isMapping(value)) {
-    errors.push({ path: name, message: `must be a mapping of ${name === 'Service' ? 'service' : 'policy'} names to their settings (got ${describe(value)})` });
+    errors.push({ path: name, message: `must be a mapping of ${what} names to their settings (got ${describe(value)})` });
     return [];
   }
-  return Object.entries(value);
+  const entries = Object.entries(value);
+  if (entries.length > ENTRIES_MAX) {
+    // None of them is checked: the count alone is the error, and checking them would compare them pairwise.
+    errors.push({ path: name, message: `declares ${entries.length} ${what === 'service' ? 'services' : 'policies'}; at most ${ENTRIES_MAX} are allowed` });
+    return [];
+  }
+  return entries;
 }
 
 /** A key given twice: PyYAML kept the last one without a word; we name both lines. */
