@@ -75,7 +75,7 @@ test('parseConfigJson never throws on any text (the copy read back from etcd)', 
 });
 
 test('parseConfigObject never throws on any value', () => {
-  check(fc.property(fc.anything({ withDate: true, withMap: true, withNullPrototype: true, withSparseArray: true, withBoxedValues: true }), (raw) =>
+  check(fc.property(fc.anything({ withDate: true, withMap: true, withNullPrototype: true, withSparseArray: true, withBoxedValues: true, withBigInt: true }), (raw) =>
     assertWellFormed(parseConfigObject(raw)),
   ));
 });
@@ -83,7 +83,10 @@ test('parseConfigObject never throws on any value', () => {
 // A valid config with any of its values replaced by something hostile: each key is checked on its own, so the
 // rest of the config must still be reported, and never a throw.
 const hostileValue = fc.oneof(
-  fc.anything(),
+  fc.anything({ withDate: true, withBigInt: true, withNullPrototype: true }),
+  fc.date({ noInvalidDate: false }),
+  fc.bigInt(),
+  fc.constantFrom(new Date(NaN), new Date(8.64e15), 10n ** 30n, Symbol('s'), () => 1),
   fc.double(),
   fc.constantFrom(1e309, -1e309, '1e309', '-1e309', 1e-9, 0, -0, 0.0004, 1e12, 65535, 65536, 9007199254740993, 315360001, '', ' ', '__proto__', '.', '..', 'a\nb'),
   hostileText(20),

@@ -49,7 +49,7 @@ export function describe(v: unknown): string {
   if (v === null || v === undefined) return 'nothing';
   if (typeof v === 'string') return quote(v);
   if (Array.isArray(v)) return 'a list';
-  if (v instanceof Date) return `the date ${v.toISOString()}`;
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'an invalid date' : `the date ${v.toISOString()}`;
   if (typeof v === 'object') return 'a mapping';
   return String(v);
 }

@@ -1,4 +1,4 @@
-import { joinPath, type ConfigError } from './errors';
+import { ROOT_PATH, joinPath, type ConfigError } from './errors';
 import { CONFIG_MAX_DEPTH, ETCD_DEFAULT_MAX_REQUEST_BYTES, STORED_CONFIG_MAX_BYTES } from './limits';
 import { isMapping } from './scalars';
 
@@ -35,9 +35,14 @@ export function storedSizeErrors(stored: Record<string, unknown>): ConfigError[]
   }
   // The walk counts a lower bound (no escapes, one byte a character); the document is now known to be small
   // enough to serialize, so measure the JSON itself.
-  if (largest !== null && utf8Length(JSON.stringify(stored)) > STORED_CONFIG_MAX_BYTES) {
-    return [tooLarge(largest.name, 'this is its largest part')];
+  let json: string;
+  try {
+    json = JSON.stringify(stored);
+  } catch (err) {
+    // Not from YAML or JSON (a BigInt, a throwing toJSON): an object handed to parseConfigObject directly.
+    return [{ path: ROOT_PATH, message: `cannot be stored in etcd as JSON: ${err instanceof Error ? err.message : String(err)}` }];
   }
+  if (largest !== null && utf8Length(json) > STORED_CONFIG_MAX_BYTES) return [tooLarge(largest.name, 'this is its largest part')];
   return [];
 }
 
@@ -61,7 +66,7 @@ function measureJson(value: unknown, budget: number): { size: number; tooDeep: b
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;
     if (typeof node === 'string') size += node.length + 2;
-    else if (typeof node === 'number' || typeof node === 'boolean') size += String(node).length;
+    else if (typeof node === 'number' || typeof node === 'boolean' || typeof node === 'bigint') size += String(node).length;
     else if (node === null || node === undefined || node instanceof Date) size += 4;
     else if (typeof node === 'object') {
       if (depth > CONFIG_MAX_DEPTH) return { size, tooDeep: true };
