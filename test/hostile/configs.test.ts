@@ -80,6 +80,17 @@ const EXPECTED: Record<string, [number, string[]]> = {
   'encoded-surrogate': [2, [
     'error: {file}: config file is not UTF-8 text: byte 0xed at offset 552 (line 23, byte 3 of the line) does not start a valid UTF-8 character ({abs})',
   ]],
+  'fleet-ip-with-path': [2, [
+    'error: FleetAPIEndpoint.ip: must be a host name or an IP address (got "127.0.0.1/x?y=1")',
+  ]],
+  'fleet-ip-ipv6-bare': [2, [
+    'error: FleetAPIEndpoint.ip: must be a host name or an IP address (got "::1"); write an IPv6 address in brackets: "[::1]"',
+  ]],
+  'fleet-ip-ipv6-bracketed': [0, [
+  ]],
+  'fleet-ip-newline': [2, [
+    'error: FleetAPIEndpoint.ip: must be a host name or an IP address (got "fleet\\nhost")',
+  ]],
   'fleet-port-0': [2, [
     'error: FleetAPIEndpoint.port: must be a port number from 1 to 65535 (got 0)',
   ]],

@@ -39,8 +39,21 @@ export const serviceFilesSchema = mapping({
   PathList: optional(textList, [] as string[]),
 });
 
+/**
+ * The fleet host: the engine calls `http://<ip>:<port>/fleet/v1/`, so anything that would change that URL
+ * (a path, a query, credentials, spaces) is refused here rather than when the engine starts.
+ */
+const fleetHost = (input: unknown) => {
+  const result = text(input);
+  if (!('value' in result)) return result;
+  const host = result.value.trim();
+  if (/^[A-Za-z0-9.-]+$/.test(host) || /^\[[0-9A-Fa-f:.]+\]$/.test(host)) return { value: host };
+  const hint = /^[0-9A-Fa-f:.]+$/.test(host) ? `; write an IPv6 address in brackets: "[${host}]"` : '';
+  return { issues: [{ message: `must be a host name or an IP address (got ${describe(input)})${hint}` }] };
+};
+
 export const fleetEndpointSchema = mapping({
-  ip: optional(text, null),
+  ip: optional(fleetHost, null),
   port: optional(port, null),
 }).superRefine((value, ctx) => {
   // Both or neither: an endpoint with only half of it is a typo, not a default.
