@@ -1,5 +1,6 @@
 import {
   AGGREGATE_MACHINE,
+  FUTURE_TOLERANCE_MS,
   INITIAL_MACHINE_STATE,
   cooldownEndAfter,
   findPolicy,
@@ -107,7 +108,11 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
       .filter((p): p is { sample: typeof p.sample; key: Extract<typeof p.key, { ok: true }> } => p.key.ok)
       .sort((a, b) => a.key.sample.ts - b.key.sample.ts);
     // A machine seen for the first time starts from its newest sample: older ones predate the engine.
-    if (stored.cursor === null && parsed.length > 1) parsed = parsed.slice(-1);
+    // A sample dated beyond the future tolerance cannot be that newest one: it is kept to be rejected and counted.
+    if (stored.cursor === null && parsed.length > 1) {
+      const future = (p: (typeof parsed)[number]) => p.key.sample.ts > now + FUTURE_TOLERANCE_MS;
+      parsed = [...parsed.filter((p) => !future(p)).slice(-1), ...parsed.filter(future)];
+    }
     const times = await ctx.jobs.receiptsOf(parsed.map((p) => p.sample.modRevision));
     for (const [i, { sample, key }] of parsed.entries()) {
       const value = parseSampleValue(sample.value, policy);
@@ -123,7 +128,7 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
       const step = stepMachine(state, { kind: 'sample', sample: { tsKey: key.sample.tsKey, ts: key.sample.ts, value: value.value, receivedAt } }, { ...stepCtx, cooldownUntil });
       if (step.ignored) {
         rejected += 1;
-        if (countsRejection(config, key.sample, ref, () => true)) skipped.push({ reason: step.ignored, key: sample.key, message: `sample ${key.sample.tsKey} is not newer than the newest seen` });
+        if (countsRejection(config, key.sample, ref, () => true)) skipped.push({ reason: step.ignored, key: sample.key, message: step.message ?? `sample ${key.sample.tsKey} was not evaluated` });
         continue;
       }
       samples += 1;
