@@ -10,11 +10,14 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY libs/unit-files/package.json libs/unit-files/
 COPY libs/domain/package.json libs/domain/
 COPY libs/fleet-client/package.json libs/fleet-client/
 COPY libs/config-loader/package.json libs/config-loader/
 COPY libs/store/package.json libs/store/
 COPY libs/queues/package.json libs/queues/
+COPY libs/engine/package.json libs/engine/
+COPY libs/operator/package.json libs/operator/
 COPY apps/fleet-emulator/package.json apps/fleet-emulator/
 COPY apps/worker/package.json apps/worker/
 COPY apps/scheduler/package.json apps/scheduler/

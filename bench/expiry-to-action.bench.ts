@@ -1,5 +1,5 @@
-import http from 'node:http';
 import { EngineHarness, sleep, waitFor, webServiceConfig } from '../test/support/engine-harness';
+import { startRecordingProxy } from './scale/recording-proxy';
 
 /**
  * Time from a period timer's expiry to fleet receiving the first PUT of the action it decided, over real processes:
@@ -8,24 +8,9 @@ import { EngineHarness, sleep, waitFor, webServiceConfig } from '../test/support
  */
 export async function run(runs = Number(process.env.BENCH_RUNS ?? 50)): Promise<Record<string, number>> {
   const h = await EngineHarness.start({ suite: 'bench-expiry', ...webServiceConfig({ min: 1, max: runs + 2, upPeriod: 0.5, cooldown: 0.001, reconcile: 30 }) });
-  const firstPut = new Map<string, number>();
-  const target = new URL(h.emulator.url);
-  const proxy = http.createServer((req, res) => {
-    const at = Date.now();
-    const m = /^\/fleet\/v1\/units\/([^/?]+)/.exec(req.url ?? '');
-    if (req.method === 'PUT' && m) {
-      const name = decodeURIComponent(m[1]!);
-      if (!firstPut.has(name)) firstPut.set(name, at);
-    }
-    const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', () => { res.writeHead(502); res.end(); });
-    req.pipe(upstream);
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
-  const proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  const proxy = await startRecordingProxy(h.emulator.url);
+  const { firstPut } = proxy;
+  const proxyUrl = proxy.url;
   const latencies: number[] = [];
   try {
     h.spawn('run', ['-f', proxyUrl]);

@@ -71,7 +71,7 @@ const EXPECTED: Record<string, string[]> = {
   'etcd-path-relative': ['ETCD.metrics_base_path: must be an absolute etcd path starting with "/" (got "metrics")'],
   'non-template-unit-shared': ['Service.lb2.name_of_unit_file: "lb.service" is already the unit of service "lb"; a non-template unit is a single fleet unit'],
   'service-section-a-list': ['Service: must be a mapping of service names to their settings (got a list)'],
-  'service-name-with-slash': ['Service.lb/main: service name "lb/main" must not be empty or contain "/", "@" or spaces (it becomes unit and etcd key names)'],
+  'service-name-with-slash': ['Service."lb/main": service name "lb/main" may only contain letters, digits, ":", "_", ".", "-" (it becomes unit names, etcd keys and URLs)'],
   'path-list-missing-folder': ['ServiceFiles.PathList[0]: folder "does-not-exist" ({root}/does-not-exist) does not exist'],
   'unit-file-not-found': ['Service.lb.name_of_unit_file: unit file "haproxy.service" not found in {units}'],
   'unit-file-unparseable': [

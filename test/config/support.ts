@@ -32,18 +32,28 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the real `dynamite` bin (bin/dynamite.js) from the repo root, without any DYNAMITE_* settings of the caller. */
-export function runDynamite(args: string[], opts: { cwd?: string } = {}): Promise<CliRun> {
+/**
+ * Runs the real `dynamite` bin (bin/dynamite.js) from the repo root, without any DYNAMITE_* settings of the caller.
+ * With `timeoutMs`, a run that has not ended by then is killed and the promise rejects: a hang fails its test
+ * and leaves no process behind.
+ */
+export function runDynamite(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('DYNAMITE_')) env[key] = value;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'dynamite.js'), ...args], { cwd: opts.cwd ?? ROOT, env });
     let stdout = '';
     let stderr = '';
+    let timedOut = false;
+    const timer = opts.timeoutMs === undefined ? null : setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, opts.timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      if (timedOut) reject(new Error(`dynamite ${args.join(' ')} did not end within ${opts.timeoutMs} ms (killed); stderr: ${stderr.slice(0, 500)}`));
+      else resolve({ code, stdout, stderr });
+    });
   });
 }
 

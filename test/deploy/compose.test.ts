@@ -48,7 +48,7 @@ describe('docker-compose.yml validated by docker-compose itself', () => {
     assert.equal(r.status, 0, `docker-compose --profile demo config -q failed:\n${r.stderr}${r.stdout}`);
     const services = compose(['--profile', 'demo', 'config', '--services'], CREDENTIALS);
     assert.equal(services.status, 0, services.stderr);
-    assert.deepEqual(services.stdout.trim().split('\n').sort(), ['etcd', 'fleet-emulator', 'redis', 'scheduler', 'traffic', 'worker']);
+    assert.deepEqual(services.stdout.trim().split('\n').sort(), ['etcd', 'fleet-emulator', 'redis', 'scheduler', 'scheduler-2', 'traffic', 'worker']);
   });
 
   test('without board credentials the file refuses to resolve, naming the variables', () => {
@@ -70,11 +70,26 @@ describe('docker-compose.yml content', () => {
     assert.doesNotMatch(text, /^\s*develop:/m);
   });
 
-  test('redis, etcd, scheduler and worker are there; the demo profile has the fleet emulator and traffic', () => {
-    for (const name of ['redis', 'etcd', 'scheduler', 'worker', 'fleet-emulator', 'traffic']) assert.ok(services[name], `service ${name}`);
+  test('redis, etcd, two schedulers and worker are there; the demo profile has the fleet emulator and traffic', () => {
+    for (const name of ['redis', 'etcd', 'scheduler', 'scheduler-2', 'worker', 'fleet-emulator', 'traffic']) assert.ok(services[name], `service ${name}`);
     assert.deepEqual(services['fleet-emulator']!.profiles, ['demo']);
     assert.deepEqual(services.traffic!.profiles, ['demo']);
-    for (const name of ['redis', 'etcd', 'scheduler', 'worker']) assert.equal(services[name]!.profiles, undefined, `${name} runs without a profile`);
+    for (const name of ['redis', 'etcd', 'scheduler', 'scheduler-2', 'worker']) assert.equal(services[name]!.profiles, undefined, `${name} runs without a profile`);
+  });
+
+  test('two schedulers for the leader election: same command and config, their own names, their own host ports', () => {
+    const [one, two] = [services.scheduler!, services['scheduler-2']!];
+    assert.deepEqual(two.command, one.command);
+    assert.deepEqual(two.volumes, one.volumes);
+    assert.equal(one.environment.DYNAMITE_SCHEDULER_ID, 'scheduler-1');
+    assert.equal(two.environment.DYNAMITE_SCHEDULER_ID, 'scheduler-2');
+    for (const s of [one, two]) {
+      assert.equal(s.environment.DYNAMITE_CONFIG_FILE, '/etc/dynamite/config.yaml');
+      assert.match(s.environment.DYNAMITE_LEADER_TTL, /^\$\{DYNAMITE_LEADER_TTL:-5\}$/);
+      assert.match(s.environment.DYNAMITE_HTTP_USER, /^\$\{DYNAMITE_HTTP_USER:\?/);
+      assert.equal(s.restart, 'unless-stopped');
+    }
+    assert.deepEqual(two.ports, ['${DYNAMITE_HTTP_PUBLISH_2:-127.0.0.1:8081}:8080']);
   });
 
   test('two worker replicas', () => {
@@ -89,7 +104,7 @@ describe('docker-compose.yml content', () => {
   });
 
   test('every long-running service has a health check and a restart policy', () => {
-    for (const name of ['redis', 'etcd', 'scheduler', 'worker', 'fleet-emulator']) {
+    for (const name of ['redis', 'etcd', 'scheduler', 'scheduler-2', 'worker', 'fleet-emulator']) {
       const hc = services[name]!.healthcheck;
       assert.ok(hc && Array.isArray(hc.test) && hc.test.length > 1, `${name} has a healthcheck`);
       assert.ok(hc.interval && hc.timeout && hc.retries, `${name} healthcheck has interval, timeout, retries`);
@@ -98,7 +113,7 @@ describe('docker-compose.yml content', () => {
   });
 
   test('engine services wait for healthy Redis and etcd and take their endpoints from the environment', () => {
-    for (const name of ['scheduler', 'worker']) {
+    for (const name of ['scheduler', 'scheduler-2', 'worker']) {
       const s = services[name]!;
       assert.equal(s.depends_on.redis.condition, 'service_healthy');
       assert.equal(s.depends_on.etcd.condition, 'service_healthy');

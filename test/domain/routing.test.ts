@@ -154,3 +154,45 @@ describe('registrations', () => {
     });
   }
 });
+
+describe('routing at fleet scale (1,000 services)', () => {
+  // Each service its own type, with a per-instance up and down policy on cpu_user; every 10th also shares an
+  // aggregated policy on its type's response time; and one policy that two services use.
+  const services = Array.from({ length: 1000 }, (_, i) => service(`s${i}`, {
+    type: `t${i}`,
+    scaleUpPolicy: `s${i}_up`,
+    scaleDownPolicy: i % 10 === 0 ? `s${i}_agg` : `s${i}_down`,
+  }));
+  const policies = services.flatMap((s, i) => [
+    policy(`s${i}_up`, { serviceType: `t${i}`, metric: 'cpu_user', operator: 'gt' }),
+    i % 10 === 0
+      ? policy(`s${i}_agg`, { serviceType: `t${i}`, metric: 'resp.p95', aggregated: true, operator: 'lt' })
+      : policy(`s${i}_down`, { serviceType: `t${i}`, metric: 'cpu_user', operator: 'lt' }),
+  ]);
+  const big = config([...services, service('twin', { type: 't500', scaleUpPolicy: 's500_up' })], policies);
+
+  test('every instance sample reaches exactly its own service\'s policies, in config order', () => {
+    for (let i = 0; i < 1000; i += 1) {
+      const routes = routeSample(key(`/metrics/t${i}/u${i}/cpu_user/${TS}`), big);
+      const expected = [{ service: `s${i}`, policy: `s${i}_up`, machine: `u${i}`, direction: 'up' }];
+      if (i % 10 !== 0) expected.push({ service: `s${i}`, policy: `s${i}_down`, machine: `u${i}`, direction: 'down' });
+      if (i === 500) expected.push({ service: 'twin', policy: 's500_up', machine: 'u500', direction: 'up' });
+      assert.deepEqual(routes, expected, `t${i}`);
+    }
+  });
+
+  test('aggregated samples reach only the aggregated policies of their type; unknown types and metrics reach none', () => {
+    assert.deepEqual(routeSample(key(`/metrics/t10/resp/${TS}`), big), [{ service: 's10', policy: 's10_agg', machine: AGGREGATE_MACHINE, direction: 'down' }]);
+    assert.deepEqual(routeSample(key(`/metrics/t11/resp/${TS}`), big), []);
+    assert.deepEqual(routeSample(key(`/metrics/t10/u1/resp/${TS}`), big), [], 'an instance-layout sample of an aggregated metric');
+    assert.deepEqual(routeSample(key(`/metrics/t1000/u/cpu_user/${TS}`), big), []);
+    assert.deepEqual(routeSample(key(`/metrics/t1/u/mem/${TS}`), big), []);
+  });
+
+  test('the route index belongs to its config: another config routes by its own policies', () => {
+    const before = routeSample(key(`/metrics/t1/u/cpu_user/${TS}`), big);
+    const changed = config(services.slice(0, 2).map((s) => ({ ...s, scaleDownPolicy: null })), policies.slice(0, 4));
+    assert.deepEqual(routeSample(key(`/metrics/t1/u/cpu_user/${TS}`), changed), [{ service: 's1', policy: 's1_up', machine: 'u', direction: 'up' }]);
+    assert.deepEqual(routeSample(key(`/metrics/t1/u/cpu_user/${TS}`), big), before, 'the first config is unchanged');
+  });
+});

@@ -31,16 +31,18 @@ describe('scale up and scale down through fleet', () => {
   test('a breaching cpu_user for a period adds exactly one instance, and the cooldown holds', async () => {
     await h.register('webserver', 'uuid-a', 'web@8080.service');
     const stream = sampleStream(h, 'webserver', 'uuid-a', 'cpu_user', () => 95, 150);
+    let last: string;
     try {
       await waitFor(async () => {
         const units = await h.launchedUnits();
         return units.includes('web@8081.service') && units.includes('web_disc@8081.service');
       }, 20_000, 'web@8081 launched with web_disc@8081', h);
-      // Keep breaching well past another period: the cooldown (12 s) must hold every further action.
+      // Keep breaching well past another period (the load, not a wait): the cooldown (12 s) must hold every further action.
       await sleep(4_000);
     } finally {
-      await stream.stop();
+      last = await stream.stop();
     }
+    await h.waitForChecksDone(last); // every sample of the stream evaluated
     const units = await h.unitNames();
     assert.deepEqual(units, ['web@8080.service', 'web@8081.service', 'web_disc@8080.service', 'web_disc@8081.service']);
     const decisions = await h.decisions('web');
@@ -79,14 +81,16 @@ describe('scale up and scale down through fleet', () => {
     await h.register('webserver', 'uuid-b', 'web@8081.service');
     const high = sampleStream(h, 'webserver', 'uuid-a', 'cpu_user', () => 50, 150);
     const low = sampleStream(h, 'webserver', 'uuid-b', 'cpu_user', () => 2, 150);
+    let last: string[];
     try {
       await waitFor(async () => {
         const names = await h.unitNames();
         return !names.includes('web@8081.service') && !names.includes('web_disc@8081.service') ? names : null;
       }, 20_000, 'web@8081 and web_disc@8081 destroyed', h);
     } finally {
-      await Promise.all([high.stop(), low.stop()]);
+      last = await Promise.all([high.stop(), low.stop()]);
     }
+    await h.waitForChecksDone(last.reduce((a, b) => (BigInt(a) > BigInt(b) ? a : b))); // every sample of the streams evaluated
     assert.deepEqual(await h.unitNames(), ['web@8080.service', 'web_disc@8080.service']);
     const instances = await waitFor(async () => {
       const i = await h.instances('web');

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EngineHarness, sleep, waitFor, webServiceConfig } from '../support/engine-harness';
+import { EngineHarness, sampleKey, waitFor, webServiceConfig } from '../support/engine-harness';
 
 // The contract: when the stored watch revision has been compacted away, the scheduler resynchronises from a range
 // read of the current samples, records the gap in a decision record and a metric, and never stalls.
@@ -15,16 +15,13 @@ describe('watch revision compacted while the scheduler was down', () => {
   });
   after(async () => { await h.stop(); });
 
-  const flips = async (outcome: string) => (await h.decisions('web')).filter((d) => {
-    const r = d as unknown as { machine: string; policy: string };
-    return r.machine === 'u-c' && r.policy === 'web_up' && d.outcome === outcome;
-  }).length;
+  const flips = async (outcome: string) => (await h.decisions('web')).filter((d) => d.machine === 'u-c' && d.policy === 'web_up' && d.outcome === outcome).length;
 
   test('the scheduler resynchronises, records the gap, evaluates the samples it missed, and goes on', async () => {
     await h.register('webserver', 'u-c', 'web@8080.service');
-    await h.sample('webserver', 'u-c', 'cpu_user', 50);
+    const first = await h.put(sampleKey('webserver', 'u-c', 'cpu_user', Date.now()), '50');
     await waitFor(async () => (await h.etcd.get('/_dynamite/policy/web/web_up/machine/u-c').string()) !== null, 10_000, 'machine created', h);
-    await sleep(500); // the watch revision is stored
+    await waitFor(() => h.schedulerSaw(first), 10_000, 'the watch revision of that sample stored', h);
     const scheduler = h.processes.find((p) => p.name.startsWith('scheduler'))!;
     await h.kill(scheduler, 'SIGKILL');
 

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { unitHash } from '@dynamite/unit-files';
 import { FleetApiError, FleetArgumentError, FleetClient, FleetTimeoutError } from '@dynamite/fleet-client';
-import { clientFor, setNotReady, sleeper, startEmulator, type Emulator } from './emulator-control';
+import { clientFor, resetStats, setNotReady, sleeper, startEmulator, waitForAnswers, type Emulator } from './emulator-control';
 
 let emulator: Emulator;
 let fleet: FleetClient;
@@ -71,10 +71,13 @@ test('case 42: getUnit and getUnitState map 404 to null', async () => {
 
 test('case 42: a 503 (fleet not connected to etcd) is retried until fleet is ready', async () => {
   await setNotReady(emulator, true);
+  await resetStats(emulator);
   const patient = clientFor(emulator, { retry: { attempts: 50, baseDelayMs: 20, maxDelayMs: 100, maxTotalMs: 20_000 } });
   try {
     const listing = patient.listMachines();
-    setTimeout(() => void setNotReady(emulator, false), 300);
+    // Fleet becomes ready once the client has been refused and has retried.
+    await waitForAnswers(emulator, 503, 2);
+    await setNotReady(emulator, false);
     assert.ok((await listing).length >= 1);
   } finally {
     patient.close();

@@ -33,6 +33,18 @@ export const injectFaults = (emulator: Emulator, faults: Faults) => control(emul
 export const clearFaults = (emulator: Emulator) => control(emulator, 'DELETE', '/emulator/faults');
 export const setNotReady = (emulator: Emulator, notReady: boolean) => control(emulator, notReady ? 'POST' : 'DELETE', '/emulator/not-ready');
 export const emulatorStats = (emulator: Emulator) => control(emulator, 'GET', '/emulator/stats');
+export const resetStats = (emulator: Emulator) => control(emulator, 'DELETE', '/emulator/stats');
+
+/** Resolves once the emulator has answered `count` requests with `status` since its stats were last reset. */
+export async function waitForAnswers(emulator: Emulator, status: number, count: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stats = (await emulatorStats(emulator)) as { statuses: Record<string, number> };
+    if ((stats.statuses[String(status)] ?? 0) >= count) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} answers with status ${status}; stats: ${JSON.stringify(stats)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /** A client with quick retries, so failure tests stay fast. */
 export function clientFor(

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { normalizeUnitOptions, parseUnitFile, unitHash } from '@dynamite/unit-files';
 import { FleetArgumentError, FleetClient } from '@dynamite/fleet-client';
-import { clientFor, sleeper, startEmulator, type Emulator } from './emulator-control';
+import { clientFor, emulatorStats, sleeper, startEmulator, type Emulator } from './emulator-control';
 
 let emulator: Emulator;
 let fleet: FleetClient;
@@ -121,4 +121,19 @@ test('unit-file round trip: a file from disk, launched, reads back normalized, a
   assert.equal(state?.hash, unitHash(unit.options));
   await fleet.ensureDestroyed('roundtrip.service', WAIT);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('submitAndLaunch: one PUT creates and starts; again it changes nothing; new options replace the unit', async () => {
+  const requests = async () => ((await emulatorStats(emulator)) as { units: Record<string, Record<string, number>> }).units['one.service'] ?? {};
+  assert.equal(await fleet.submitAndLaunch('one.service', sleeper('one')), 'created');
+  assert.deepEqual(await requests(), { PUT: 1 }, 'a single request');
+  const [launched] = await fleet.waitUntilLaunched(['one.service'], { ...WAIT, firstPollMs: 10 });
+  assert.equal(await fleet.submitAndLaunch('one.service', sleeper('one')), 'unchanged');
+  const again = await fleet.getUnit('one.service');
+  assert.deepEqual([again!.desiredState, again!.currentState, again!.machineID], ['launched', 'launched', launched!.machineID]);
+  assert.equal(await fleet.submitAndLaunch('one.service', sleeper('two')), 'created');
+  const [replaced] = await fleet.waitUntilLaunched(['one.service'], WAIT);
+  assert.equal(unitHash(replaced!.options), unitHash(normalizeUnitOptions(sleeper('two'))));
+  await assert.rejects(fleet.submitAndLaunch('tpl@.service', sleeper('t')), FleetArgumentError);
+  assert.equal(await fleet.ensureDestroyed('one.service', WAIT), 'destroyed');
 });

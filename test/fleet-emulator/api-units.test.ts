@@ -186,7 +186,7 @@ test('case 19: templates cannot be activated through the update path, and never 
   assertEmpty(await fleet.put('web@.service', { desiredState: 'inactive' }), 204);
   // Q6: the create path keeps fleet's 201, but the template is never scheduled.
   assert.equal((await fleet.put('t@.service', { desiredState: 'launched', options: SLEEP })).status, 201);
-  await new Promise((r) => setTimeout(r, 300));
+  await fleet.waitForPasses(2);
   const t = await fleet.unit('t@.service');
   assert.equal(t.currentState, 'inactive');
   assert.equal(t.machineID, undefined);

@@ -1,36 +1,22 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/ports';
 import { main } from '@dynamite/cli';
-import { opt, processAlive, rawRequest } from './support';
+import { DYNAMITE_BIN as BIN, opt, processAlive, processRunning, rawRequest, spawnEmulator, waitForLine, within } from './support';
 
-const BIN = path.resolve(__dirname, '../../../bin/dynamite.js');
 let dir: string;
 before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-emu-cli-')); });
 after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
 
-function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} in: ${out}`)), timeoutMs);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split('\n').find((l) => pattern.test(l));
-      if (line) { clearTimeout(timer); resolve(line); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with ${code} before ready: ${out}`)); });
-  });
-}
-
 const put = (port: number, name: string, body: unknown) =>
   rawRequest(port, 'PUT', `/fleet/v1/units/${encodeURIComponent(name)}`, { headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
 
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + 15_000;
+async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -72,11 +58,59 @@ test('dynamite fleet-emulator prints its URL, serves fleet, and leaves no unit p
   }
 });
 
+test('unit processes, and what they started, do not outlive an emulator that is SIGKILLed', async () => {
+  const emulator = await spawnEmulator(await freePort(), ['--agent_lag', '0']);
+  const { port } = emulator;
+  const childPidFile = path.join(dir, 'orphan');
+  const pids: number[] = [];
+  try {
+    assert.equal((await put(port, 'orphan.service', { desiredState: 'launched', options: [opt('Service', 'ExecStart', '/bin/sleep 600')] })).status, 201);
+    assert.equal((await put(port, 'orphans.service', { desiredState: 'launched', options: [opt('Service', 'ExecStart', `/bin/sh -c "sleep 601 & echo $! > ${childPidFile}; wait"`)] })).status, 201);
+    await waitUntil('both units running', async () => {
+      pids.length = 0;
+      for (const name of ['orphan.service', 'orphans.service']) {
+        const res = await rawRequest(port, 'GET', `/emulator/units/${name}`);
+        const pid = res.status === 200 ? res.json().machines?.[0]?.pid : null;
+        if (pid) pids.push(pid);
+      }
+      return pids.length === 2 && fs.existsSync(childPidFile) && fs.readFileSync(childPidFile, 'utf8').trim() !== '';
+    });
+    pids.push(Number(fs.readFileSync(childPidFile, 'utf8').trim()));
+    for (const pid of pids) assert.ok(processRunning(pid), `pid ${pid} runs`);
+
+    emulator.child.kill('SIGKILL');
+    assert.equal(await within(10_000, 'exit after SIGKILL', emulator.exited), 'SIGKILL');
+    for (const pid of pids) await waitUntil(`pid ${pid} gone after the emulator was SIGKILLed`, () => !processRunning(pid), 10_000);
+  } finally {
+    if (emulator.child.exitCode === null && emulator.child.signalCode === null) emulator.child.kill('SIGKILL');
+    for (const pid of pids) if (processRunning(pid)) process.kill(pid, 'SIGKILL');
+  }
+});
+
+test('--listen 0.0.0.0 with --allow_remote prints the address it really bound and warns that units run commands', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'fleet-emulator', '--listen', `0.0.0.0:${port}`, '--allow_remote'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  try {
+    assert.equal(await waitForLine(child, /^fleet emulator listening on /), `fleet emulator listening on http://0.0.0.0:${port}`);
+    assert.equal((await rawRequest(port, 'GET', '/fleet/v1/machines')).status, 200);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.ok(stderr.includes(`fleet emulator: WARNING: http://0.0.0.0:${port} is reachable from other hosts, and whoever reaches it runs commands here through unit files (ExecStart=)\n`), stderr);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
 test('dynamite fleet-emulator --help warns that it executes unit files', () => {
   const help = spawnSync(process.execPath, [BIN, 'fleet-emulator', '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0);
   assert.match(help.stdout, /EXECUTES THE COMMANDS OF THE UNIT FILES/);
   assert.match(help.stdout, /--state_dir/);
+  assert.match(help.stdout, /--allow_remote/);
+  assert.match(help.stdout, /--agent_lag/);
   const bad = spawnSync(process.execPath, [BIN, 'fleet-emulator', '--machines', '0'], { encoding: 'utf8', timeout: 10_000 });
   assert.equal(bad.status, 2);
   assert.equal(bad.stderr, 'dynamite: --machines must be an integer between 1 and 1000, got "0"\n');
@@ -86,6 +120,8 @@ test('bad flags are one-line errors with exit status 2', async () => {
   const cases: Array<[string[], string]> = [
     [['--listen', 'nonsense'], '--listen must be host:port (e.g. 127.0.0.1:49153), got "nonsense"'],
     [['--listen', '127.0.0.1:70000'], '--listen port must be at most 65535, got 70000'],
+    [['--listen', '0.0.0.0:49153'], 'refusing to listen on 0.0.0.0:49153: not a loopback address, and whoever can reach the emulator runs commands through unit files (ExecStart=); allow remote clients explicitly (--allow_remote, allowRemote) to serve it anyway'],
+    [['--listen', '[::]:49153'], 'refusing to listen on [::]:49153: not a loopback address, and whoever can reach the emulator runs commands through unit files (ExecStart=); allow remote clients explicitly (--allow_remote, allowRemote) to serve it anyway'],
     [['--token_limit', 'x'], '--token_limit must be an integer between 1 and 65535, got "x"'],
     [['--metadata', 'region'], '--metadata must be k=v pairs separated by commas, got "region"'],
     [['--stop_timeout', 'soon'], '--stop_timeout must be a time span such as 5s, 500ms or 1min, got "soon"'],

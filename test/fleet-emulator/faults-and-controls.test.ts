@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
-import { startFleetEmulator } from '@dynamite/fleet-emulator';
+import { EmulatorOptionError, startFleetEmulator } from '@dynamite/fleet-emulator';
 import { opt, rawRequest, startTestFleet, type TestFleet } from './support';
 
 let fleet: TestFleet;
@@ -116,9 +116,10 @@ test('the journal keeps unit output and emulator messages', async () => {
 });
 
 test('the control API answers loopback clients only', async (t) => {
+  await assert.rejects(startFleetEmulator({ host: '0.0.0.0' }), (err: unknown) => err instanceof EmulatorOptionError && err.message.startsWith('refusing to listen on 0.0.0.0:0: not a loopback address'));
   const external = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
   if (!external) return t.skip('no non-loopback IPv4 interface');
-  const open = await startFleetEmulator({ host: '0.0.0.0' });
+  const open = await startFleetEmulator({ host: '0.0.0.0', allowRemote: true });
   try {
     const res = await fetch(`http://${external.address}:${open.port}/emulator/stats`);
     assert.equal(res.status, 403);
@@ -127,4 +128,30 @@ test('the control API answers loopback clients only', async (t) => {
   } finally {
     await open.stop();
   }
+});
+
+test('passes: GET counts full passes; POST /emulator/passes/wait answers after that many more; a pending wait ends when the emulator stops', async () => {
+  const before = (await fleet.get('/emulator/passes')).json();
+  assert.equal(before.agentLagMs, 0);
+  assert.equal(before.waiting, 0);
+  assert.equal(typeof before.completed, 'number');
+  const waited = await fleet.waitForPasses(3);
+  assert.ok(waited >= before.completed + 3, `${waited} >= ${before.completed} + 3`);
+  // A unit created before the wait is launched after two passes in fast mode.
+  await fleet.put('passes.service', { desiredState: 'launched', options: OPTIONS });
+  await fleet.waitForPasses(2);
+  assert.equal((await fleet.unit('passes.service')).currentState, 'launched');
+  await fleet.del('passes.service');
+
+  for (const body of ['{"count":0}', '{"count":1.5}', '{"count":"2"}', '{"count":1001}']) {
+    const res = await fleet.request('POST', '/emulator/passes/wait', { body });
+    assert.equal(res.body, '{"error":{"code":400,"message":"count must be an integer between 1 and 1000"}}', body);
+  }
+  assert.equal((await fleet.request('PUT', '/emulator/passes')).status, 405);
+
+  const doomed = await startTestFleet({ reconcileIntervalMs: 60_000, agentLagMs: 60_000 });
+  const pending = doomed.request('POST', '/emulator/passes/wait', { body: '{"count":1}' });
+  await doomed.waitFor('the wait to be pending', async () => (await doomed.get('/emulator/passes')).json().waiting === 1);
+  await doomed.emulator.stop();
+  await assert.rejects(pending, /connection closed without a response/);
 });

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { opt, startTestFleet, type TestFleet } from './support';
+import { startFleetEmulator } from '@dynamite/fleet-emulator';
+import { opt, startTestFleet, TestFleet } from './support';
 
 let fleet: TestFleet;
 before(async () => { fleet = await startTestFleet(); });
@@ -98,4 +99,73 @@ test('fleetctl list-unit-files and cat: hash, desired and current state, target;
   assert.equal(unitHash(units[0].options.map((o: any) => ({ section: o.section ?? '', name: o.name ?? '', value: o.value ?? '' }))).slice(0, 7), 'e55c0ae');
   assert.deepEqual([units[0].desiredState, units[0].currentState], ['loaded', 'loaded']);
   await fleet.del('hello.service');
+});
+
+/**
+ * fleetctl restart (fleetctl/restart.go, v1.0.0) for a non-global unit in currentState launched: list the units,
+ * GET the unit (lazyCreateUnits: it exists, so no PUT), then setUnitStateAndWait(loaded) and
+ * setUnitStateAndWait(launched). Each PUTs the desired state and then waits for currentState **launched**
+ * whatever it set (waitForState: a 250 ms ticker, GET /units/{name} at every tick, forever by default; the
+ * first success also reads GET /machines for the "on <machine>" text). It completes only because currentState
+ * trails the desired state: the first poll, 250 ms after `PUT loaded`, still sees launched.
+ */
+async function fleetctlRestart(fleet: TestFleet, name: string, giveUpMs: number): Promise<string[]> {
+  const calls: string[] = [];
+  const call = async (method: string, target: string, body?: unknown) => {
+    const res = await fleet.request(method, target, body === undefined ? {} : { headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+    calls.push(`${method} ${target} ${res.status}`);
+    return res;
+  };
+  let machinesCached = false;
+  const setUnitStateAndWait = async (state: string) => {
+    assert.equal((await call('PUT', `/fleet/v1/units/${name}?alt=json`, { desiredState: state, name })).status, 204);
+    const deadline = Date.now() + giveUpMs; // fleetctl itself would poll forever
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 250)); // fleetctl's ticker, not a wait of the test
+      const unit = (await call('GET', `/fleet/v1/units/${name}?alt=json`)).json();
+      if (unit.currentState === 'launched') break;
+      if (Date.now() > deadline) throw new Error(`fleetctl restart hangs: after PUT ${state}, currentState stays ${unit.currentState}; calls: ${calls.join(', ')}`);
+    }
+    if (!machinesCached) { await call('GET', '/fleet/v1/machines?alt=json'); machinesCached = true; }
+  };
+
+  const listed = (await call('GET', '/fleet/v1/units?alt=json')).json().units.find((u: any) => u.name === name);
+  assert.equal((await call('GET', `/fleet/v1/units/${name}?alt=json`)).status, 200);
+  assert.equal(listed.currentState, 'launched', 'the restart branch "stop and start it"');
+  await setUnitStateAndWait('loaded');
+  await setUnitStateAndWait('launched');
+  return calls;
+}
+
+test('fleetctl restart against the default timing: both waits end, and the unit is stopped and started again', async () => {
+  const fleet = new TestFleet(await startFleetEmulator({ stopTimeoutMs: 3000 }));
+  try {
+    assert.equal((await fleet.get('/emulator/passes')).json().agentLagMs, 1000);
+    await fleet.put('restart.service', { desiredState: 'launched', options: HELLO });
+    await fleet.waitForSubState('restart.service', 'active', 'running');
+    const pidBefore = (await fleet.emulatorUnit('restart.service')).machines[0].pid;
+
+    const calls = await fleetctlRestart(fleet, 'restart.service', 10_000);
+    // The first poll after each PUT already sees launched.
+    assert.deepEqual(calls, [
+      'GET /fleet/v1/units?alt=json 200',
+      'GET /fleet/v1/units/restart.service?alt=json 200',
+      'PUT /fleet/v1/units/restart.service?alt=json 204',
+      'GET /fleet/v1/units/restart.service?alt=json 200',
+      'GET /fleet/v1/machines?alt=json 200',
+      'PUT /fleet/v1/units/restart.service?alt=json 204',
+      'GET /fleet/v1/units/restart.service?alt=json 200',
+    ]);
+
+    // The agents then act on both PUTs in order: the unit is stopped and started again.
+    await fleet.waitForPasses(2);
+    const restarted = await fleet.waitForSubState('restart.service', 'active', 'running');
+    assert.equal((await fleet.unit('restart.service')).currentState, 'launched');
+    assert.equal(restarted.systemdLoadState, 'loaded');
+    const pidAfter = (await fleet.emulatorUnit('restart.service')).machines[0].pid;
+    assert.notEqual(pidAfter, pidBefore);
+    assert.equal((await fleet.journal('restart.service')).filter((line) => line.startsWith('Starting: ')).length, 2);
+  } finally {
+    await fleet.emulator.stop();
+  }
 });

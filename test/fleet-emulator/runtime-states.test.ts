@@ -37,7 +37,7 @@ test('case 27: desired loaded -> currentState loaded, machineID, loaded/inactive
     systemdSubState: 'dead',
   });
   assert.equal(state.hash, unitHash(options));
-  await new Promise((r) => setTimeout(r, 200));
+  await fleet.waitForPasses(2);
   assert.equal(fs.existsSync(`${tmp}/ran27`), false);
   await fleet.del('load27.service');
 });
@@ -93,8 +93,7 @@ test('case 29: a process that ignores SIGTERM is killed after TimeoutStopSec; de
   ] });
   await fleet.waitForSubState('stubborn.service', 'active', 'running');
   const pid = (await pidOf('stubborn.service'))!;
-  for (let i = 0; i < 200 && !fs.existsSync(marker); i += 1) await new Promise((r) => setTimeout(r, 25));
-  assert.ok(fs.existsSync(marker), 'the unit installed its SIGTERM trap');
+  await fleet.waitFor('the unit to install its SIGTERM trap', async () => fs.existsSync(marker));
   await fleet.put('stubborn.service', { desiredState: 'loaded' });
   await fleet.waitForSubState('stubborn.service', 'deactivating', 'stop-sigterm');
   assert.equal(processAlive(pid), true);

@@ -5,10 +5,6 @@ import { opt, startTestFleet, type TestFleet } from './support';
 // Scheduling is about the engine, so units are only `loaded` here unless processes matter.
 const TRUE = opt('Service', 'ExecStart', '/bin/sleep 600');
 
-async function settle(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 250));
-}
-
 async function cleanup(fleet: TestFleet): Promise<void> {
   const units = (await fleet.get('/fleet/v1/units')).json().units ?? [];
   for (const u of units) await fleet.del(u.name);
@@ -26,7 +22,7 @@ test.describe('one machine', () => {
     assert.equal((await fleet.put('web@8080.service', { desiredState: 'launched', options: template })).status, 201);
     assert.equal((await fleet.put('web@8081.service', { desiredState: 'launched', options: template })).status, 201);
     await fleet.waitForCurrentState('web@8080.service', 'launched');
-    await settle();
+    await fleet.waitForPasses(2);
     const loser = await fleet.unit('web@8081.service');
     assert.equal(loser.currentState, 'inactive');
     assert.equal(loser.desiredState, 'launched');
@@ -41,11 +37,11 @@ test.describe('one machine', () => {
     const options = [TRUE, opt('X-Fleet', 'Conflicts', 'race@*.service'), opt('X-Fleet', 'MachineMetadata', 'open=yes')];
     await fleet.put('race@2.service', { desiredState: 'loaded', options });
     await fleet.put('race@1.service', { desiredState: 'loaded', options });
-    await settle();
+    await fleet.waitForPasses(2);
     // Nothing can run until the metadata appears; then both compete in one pass.
     await fleet.request('PATCH', '/fleet/v1/machines', { body: JSON.stringify([{ op: 'add', path: `/${id}/metadata/open`, value: { value: 'yes' } }]) });
     await fleet.waitForCurrentState('race@1.service', 'loaded');
-    await settle();
+    await fleet.waitForPasses(2);
     assert.equal((await fleet.unit('race@2.service')).currentState, 'inactive');
     await fleet.request('PATCH', '/fleet/v1/machines', { body: JSON.stringify([{ op: 'remove', path: `/${id}/metadata/open` }]) });
   });
@@ -54,7 +50,7 @@ test.describe('one machine', () => {
     await fleet.put('a.service', { desiredState: 'loaded', options: [TRUE, opt('X-Fleet', 'Conflicts', 'b.service a.service')] });
     await fleet.waitForCurrentState('a.service', 'loaded');
     await fleet.put('b.service', { desiredState: 'loaded', options: [TRUE] });
-    await settle();
+    await fleet.waitForPasses(2);
     assert.equal((await fleet.unit('b.service')).currentState, 'inactive');
     await fleet.put('a.service', { desiredState: 'inactive' });
     await fleet.waitForCurrentState('b.service', 'loaded');
@@ -67,7 +63,7 @@ test.describe('one machine', () => {
     await fleet.put('glob2.service', { desiredState: 'loaded', options: [TRUE, opt('X-Fleet', 'Conflicts', '*')] });
     await fleet.put('glob3.service', { desiredState: 'loaded', options: [TRUE, opt('X-Fleet', 'Conflicts', '[')] });
     await fleet.waitForCurrentState('glob3.service', 'loaded');
-    await settle();
+    await fleet.waitForPasses(2);
     assert.equal((await fleet.unit('glob1.service')).currentState, 'inactive');
     // `*` matches every other unit name (there is no `/` in them), so glob2 cannot join.
     assert.equal((await fleet.unit('glob2.service')).currentState, 'inactive');
@@ -80,13 +76,13 @@ test.describe('one machine', () => {
     await fleet.put('short-id.service', { desiredState: 'loaded', options: [TRUE, opt('X-Fleet', 'MachineID', id.slice(0, 8))] });
     assert.equal((await fleet.waitForCurrentState('full-id.service', 'loaded')).machineID, id);
     assert.equal((await fleet.waitForCurrentState('short-id.service', 'loaded')).machineID, id);
-    await settle();
+    await fleet.waitForPasses(2);
     assert.equal((await fleet.unit('unknown-id.service')).currentState, 'inactive');
   });
 
   test('MachineOf: a follower needs its peer on the machine', async () => {
     await fleet.put('follower.service', { desiredState: 'loaded', options: [TRUE, opt('X-Fleet', 'MachineOf', 'leader.service')] });
-    await settle();
+    await fleet.waitForPasses(2);
     assert.equal((await fleet.unit('follower.service')).currentState, 'inactive');
     await fleet.put('leader.service', { desiredState: 'loaded', options: [TRUE] });
     await fleet.waitForCurrentState('follower.service', 'loaded');
@@ -123,7 +119,7 @@ test.describe('three machines', () => {
       const up = units.filter((u: any) => u.currentState === 'launched');
       return up.length === 3 ? up : null;
     });
-    await settle();
+    await fleet.waitForPasses(2);
     assert.deepEqual(launched.map((u: any) => u.name), ['conflict.1.service', 'conflict.2.service', 'conflict.3.service']);
     assert.equal(new Set(launched.map((u: any) => u.machineID)).size, 3);
     assert.equal((await fleet.get('/fleet/v1/units')).json().units.filter((u: any) => u.currentState === 'launched').length, 3);

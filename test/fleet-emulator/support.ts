@@ -1,4 +1,7 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { startFleetEmulator, type FleetEmulator, type FleetEmulatorOptions } from '@dynamite/fleet-emulator';
 
 /** One HTTP exchange read byte for byte, so tests can check header presence and exact bodies. */
@@ -138,16 +141,42 @@ export class TestFleet {
     });
   }
 
+  /**
+   * Resolves once `count` full passes (fleet's engine, then every agent) have completed after the call: after
+   * two, whatever the emulator was going to do about the state before the call has been done.
+   */
+  async waitForPasses(count = 2): Promise<number> {
+    const res = await this.request('POST', '/emulator/passes/wait', { headers: [['Content-Type', 'application/json']], body: JSON.stringify({ count }) });
+    if (res.status !== 200) throw new Error(`POST /emulator/passes/wait: ${res.status} ${res.body}`);
+    return res.json().completed;
+  }
+
   async waitForNoState(name: string): Promise<void> {
     await this.waitFor(`${name} to have no /state entry`, async () => (await this.states(`?unitName=${encodeURIComponent(name)}`)).length === 0);
   }
 }
 
+/** An emulator in fast mode (agentLagMs 0: states follow a change at once) unless the options say otherwise. */
 export async function startTestFleet(options: FleetEmulatorOptions = {}): Promise<TestFleet> {
-  return new TestFleet(await startFleetEmulator({ reconcileIntervalMs: 50, stopTimeoutMs: 3000, ...options }));
+  return new TestFleet(await startFleetEmulator({ reconcileIntervalMs: 50, stopTimeoutMs: 3000, agentLagMs: 0, ...options }));
 }
 
 export const opt = (section: string, name: string, value: string) => ({ section, name, value });
+
+/**
+ * Can this pid still run? Gone, a zombie or dead per /proc is false. Orphans are reparented to PID 1, which in a
+ * container may never reap them, so signal 0 (which succeeds on zombies) is not enough.
+ */
+export function processRunning(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  return state !== 'Z' && state !== 'X';
+}
 
 /** Is a process with this pid still there (and not a zombie)? */
 export function processAlive(pid: number): boolean {
@@ -157,4 +186,45 @@ export function processAlive(pid: number): boolean {
     return false;
   }
   return true;
+}
+
+/** bin/dynamite.js of this checkout. */
+export const DYNAMITE_BIN = path.resolve(__dirname, '../../../bin/dynamite.js');
+
+/** Resolves with the first stdout line matching `pattern`; fails if the process exits first or after the deadline. */
+export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} in: ${out}`)), timeoutMs);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => pattern.test(l));
+      if (line) { clearTimeout(timer); resolve(line); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with ${code} before ready: ${out}`)); });
+  });
+}
+
+/** `dynamite fleet-emulator ARGS` as a child process, ready to serve; `exited` resolves with its exit code or signal. */
+export interface EmulatorProcess {
+  child: ChildProcess;
+  port: number;
+  stderr(): string;
+  exited: Promise<number | NodeJS.Signals | null>;
+}
+
+export async function spawnEmulator(port: number, args: string[] = []): Promise<EmulatorProcess> {
+  const child = spawn(process.execPath, [DYNAMITE_BIN, 'fleet-emulator', '--listen', `127.0.0.1:${port}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  await waitForLine(child, /^fleet emulator listening on /);
+  return { child, port, stderr: () => stderr, exited };
+}
+
+/** Rejects when `promise` has not settled after `ms` (a deadline for something that must not hang). */
+export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const deadline = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms); });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

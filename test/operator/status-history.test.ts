@@ -61,7 +61,10 @@ describe('dynamite status and dynamite history', () => {
     assert.match(pol.rows[0]![4]!, /^cooldown, (\d+s|1m) left \(until \d{4}-\d\d-\d\dT[\d:.]+Z\)$/);
     assert.equal(pol.rows[1]![4], 'idle');
     assert.match(pol.rows[2]![4]!, /^armed on uuid-s, fires in 9m(\d+s)? \(\d+ samples?, newest 9\d\)$/);
-    assert.equal(summary, 'engine: Running; instances: web 2/3, slow 1/2');
+    const [engine, leader] = summary!.split('\n');
+    assert.equal(engine, 'engine: Running; instances: web 2/3, slow 1/2');
+    // The scheduler runs in this process (without a listener), under its default election id (host:pid).
+    assert.match(leader!, new RegExp(`^scheduler: [^ ]+:${process.pid} leads since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z; standby: none$`));
   });
 
   test('status --json: the same, as data', async () => {

@@ -137,7 +137,7 @@ export class OperatorEnv {
     const configFile = path.join(dir, 'dynamite.yaml');
     fs.writeFileSync(configFile, OPERATOR_CONFIG.replaceAll('{{UNITS}}', unitDir));
     const etcdServer = await EtcdServer.start();
-    const emulator = await startFleetEmulator({ port: 0 });
+    const emulator = await startFleetEmulator({ port: 0, agentLagMs: 0 });
     const env = new OperatorEnv(dir, configFile, unitDir, etcdServer, emulator, uniquePrefix(`op-${suite}`));
     if (opts.engine !== false) await env.startEngine(opts.http === undefined ? {} : opts.http);
     return env;

@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Queue } from 'bullmq';
 import { Etcd3 } from 'etcd3';
 import IORedis from 'ioredis';
-import { keys } from '@dynamite/domain';
+import { ACTIONS_QUEUE, CHECKS_QUEUE, JOB, keys } from '@dynamite/domain';
 import { FleetClient } from '@dynamite/fleet-client';
 import { startFleetEmulator, type FleetEmulatorOptions } from '@dynamite/fleet-emulator';
 import { EtcdServer } from './etcd';
@@ -25,6 +26,20 @@ export interface HarnessOptions {
   emulator?: FleetEmulatorOptions;
   /** A Redis of the test's own (default: the shared one, with a unique prefix). */
   redisUrl?: string;
+  /** An etcd of the test's own, e.g. a cluster (default: one private etcd server). */
+  etcd?: () => Promise<HarnessEtcd>;
+}
+
+/** The etcd a harness runs against: `endpoint` as the engine's -e flag takes it, `hosts` for the test's client. */
+export interface HarnessEtcd {
+  endpoint: string;
+  hosts: string[];
+  stop(): Promise<void>;
+}
+
+async function singleEtcd(): Promise<HarnessEtcd> {
+  const server = await EtcdServer.start();
+  return { endpoint: server.endpoint, hosts: [server.url], stop: () => server.stop() };
 }
 
 export interface EngineProcess {
@@ -44,11 +59,13 @@ export class EngineHarness {
   etcd!: Etcd3;
   fleet!: FleetClient;
   private counter = 0;
+  private queueConnection: IORedis | null = null;
+  private readonly queues = new Map<string, Queue>();
 
   private constructor(
     readonly opts: HarnessOptions,
     readonly dir: string,
-    readonly etcdServer: EtcdServer,
+    readonly etcdServer: HarnessEtcd,
     readonly emulator: { url: string; port: number; stop(): Promise<void> },
     readonly prefix: string,
     readonly configFile: string,
@@ -62,10 +79,11 @@ export class EngineHarness {
     for (const [name, text] of Object.entries(opts.units)) fs.writeFileSync(path.join(unitDir, name), text);
     const configFile = path.join(dir, 'dynamite.yaml');
     fs.writeFileSync(configFile, opts.config.replaceAll('{{UNITS}}', unitDir));
-    const etcdServer = await EtcdServer.start();
-    const emulator = await startFleetEmulator({ port: 0, ...(opts.emulator ?? {}) });
+    const etcdServer = await (opts.etcd ?? singleEtcd)();
+    // Fast mode (no agent lag): engine tests wait on the engine, not on a simulated fleet agent.
+    const emulator = await startFleetEmulator({ port: 0, agentLagMs: 0, ...(opts.emulator ?? {}) });
     const h = new EngineHarness(opts, dir, etcdServer, emulator, uniquePrefix(opts.suite), configFile, unitDir);
-    h.etcd = new Etcd3({ hosts: etcdServer.url });
+    h.etcd = new Etcd3({ hosts: etcdServer.hosts });
     h.fleet = new FleetClient({ endpoint: emulator.url, retry: { attempts: 3 } });
     return h;
   }
@@ -83,8 +101,10 @@ export class EngineHarness {
     const name = `${command}-${(this.counter += 1)}`;
     const logFile = path.join(this.dir, `${name}.log`);
     const out = fs.openSync(logFile, 'a');
-    // Schedulers get no operator listener unless a test asks for one (`--http` in extra wins: the last flag counts).
-    const args = [DYNAMITE_BIN, command, ...this.engineFlags, ...(command === 'worker' ? [] : ['-c', this.configFile, '--http', 'off']), ...extra];
+    // Schedulers get no operator listener unless a test asks for one (`--http` in extra wins: the last flag counts),
+    // and one election id, so a scheduler started again after a SIGKILL takes over at once (`--scheduler_id` in extra wins).
+    const scheduler = ['-c', this.configFile, '--http', 'off', '--scheduler_id', `${this.opts.suite}-scheduler`];
+    const args = [DYNAMITE_BIN, command, ...this.engineFlags, ...(command === 'worker' ? [] : scheduler), ...extra];
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, DYNAMITE_LOG_LEVEL: 'debug', ...(this.opts.env ?? {}) },
@@ -122,11 +142,14 @@ export class EngineHarness {
   // ---- etcd helpers -------------------------------------------------------------------------------------
 
   async sample(serviceType: string, uuid: string | null, metric: string, value: string | number, at = Date.now()): Promise<string> {
-    const key = uuid === null
-      ? `/metrics/${serviceType}/${metric}/${new Date(at).toISOString()}`
-      : `/metrics/${serviceType}/${uuid}/${metric}/${new Date(at).toISOString()}`;
+    const key = sampleKey(serviceType, uuid, metric, at);
     await this.etcd.put(key).value(String(value));
     return key;
+  }
+
+  /** Writes one key; returns the etcd revision of the write. */
+  async put(key: string, value: string): Promise<string> {
+    return String((await this.etcd.put(key).value(value).exec()).header.revision);
   }
 
   async register(serviceType: string, uuid: string, instance: string): Promise<void> {
@@ -148,7 +171,7 @@ export class EngineHarness {
     return Object.values(all) as { decisionId: string; kind: string; instance: string; status: string }[];
   }
 
-  async decisions(service: string): Promise<{ id: string; outcome: string; reason: string | null; action: { instance: string; kind: string } | null; inputs: Record<string, unknown> }[]> {
+  async decisions(service: string): Promise<{ id: string; at: number; policy: string | null; machine: string | null; outcome: string; reason: string | null; action: { instance: string; kind: string } | null; inputs: Record<string, unknown> }[]> {
     const all = await this.etcd.getAll().prefix(keys.serviceDecisionsPrefix(service)).sort('Key', 'Ascend').strings();
     return Object.keys(all).sort().map((k) => JSON.parse(all[k]!));
   }
@@ -163,6 +186,13 @@ export class EngineHarness {
     return (await this.fleet.listUnits()).map((u) => u.name).sort();
   }
 
+  /** The emulator's request counts (`GET /emulator/stats`): by route, and by unit and method. */
+  async emulatorStats(): Promise<{ requests: Record<string, number>; units: Record<string, Record<string, number>> }> {
+    const res = await fetch(`${this.emulator.url}/emulator/stats`);
+    if (!res.ok) throw new Error(`emulator stats: ${res.status} ${await res.text()}`);
+    return (await res.json()) as { requests: Record<string, number>; units: Record<string, Record<string, number>> };
+  }
+
   async emulatorFaults(body: Record<string, unknown> | null): Promise<void> {
     const res = await fetch(`${this.emulator.url}/emulator/faults`, body === null
       ? { method: 'DELETE' }
@@ -174,7 +204,81 @@ export class EngineHarness {
     return new IORedis(this.redisUrl, { maxRetriesPerRequest: null });
   }
 
+  // ---- engine state, read the way an operator would -----------------------------------------------------
+
+  /** One of the engine's BullMQ queues (checks, actions, maintenance) under this suite's prefix, to read its jobs. */
+  queue(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      this.queueConnection ??= new IORedis(this.redisUrl, { maxRetriesPerRequest: null });
+      queue = new Queue(name, { connection: this.queueConnection, prefix: this.prefix });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /**
+   * Checks not yet run to the end: waiting, active or prioritized, or delayed for a retry after a failed attempt.
+   * Timer and cooldown-end jobs waiting for their time are not counted (they are delayed by design).
+   */
+  async checksInProgress(): Promise<number> {
+    const queue = this.queue(CHECKS_QUEUE);
+    const counts = await queue.getJobCounts('waiting', 'active', 'prioritized');
+    const retrying = (await queue.getDelayed()).filter((j) => j.name === JOB.check).length;
+    return Object.values(counts).reduce((a, b) => a + b, 0) + retrying;
+  }
+
+  /** Fleet actions not yet finished in the actions queue: waiting, active, prioritized or delayed (backoff). */
+  async actionJobsInProgress(): Promise<number> {
+    const counts = await this.queue(ACTIONS_QUEUE).getJobCounts('waiting', 'active', 'prioritized', 'delayed');
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  }
+
+  /** Whether the scheduler has turned every etcd write up to `revision` into jobs (its stored watch revision). */
+  async schedulerSaw(revision: string): Promise<boolean> {
+    const stored = await this.etcd.get(keys.watchRevision).string();
+    return stored !== null && BigInt(stored) >= BigInt(revision);
+  }
+
+  /**
+   * Waits until every sample written up to `revision` has been evaluated: the scheduler turned it into checks,
+   * and no check is left to run.
+   */
+  async waitForChecksDone(revision: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor(async () => (await this.schedulerSaw(revision)) && (await this.checksInProgress()) === 0, timeoutMs, `every check up to revision ${revision} done`, this);
+  }
+
+  /**
+   * Waits until the engine is idle after the samples written up to `revision`: the scheduler turned them into
+   * checks, and the checks queue holds no job at all -- no check, no timer (armed windows included), no cooldown end.
+   */
+  async waitForIdle(revision: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor(async () => {
+      if (!(await this.schedulerSaw(revision))) return false;
+      const counts = await this.queue(CHECKS_QUEUE).getJobCounts('waiting', 'active', 'prioritized', 'delayed');
+      return Object.values(counts).every((n) => n === 0);
+    }, timeoutMs, `the checks queue empty after revision ${revision}`, this);
+  }
+
+  /** Waits until no cooldown of `service` runs any more (per the cooldown records in etcd). */
+  async waitForCooldownsOver(service: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor(async () => {
+      const all = await this.etcd.getAll().prefix(keys.servicePolicyPrefix(service)).json();
+      const now = Date.now();
+      return Object.entries(all).every(([key, value]) => !key.endsWith('/cooldown') || (value as { until: number }).until <= now);
+    }, timeoutMs, `the cooldowns of ${service} over`, this);
+  }
+
+  /** The counters of rejected samples in etcd (`/_dynamite/stats/samples_rejected_<reason>`), by reason. */
+  async rejectedSampleStats(): Promise<Record<string, number>> {
+    const prefix = keys.stat('samples_rejected_');
+    const all = await this.etcd.getAll().prefix(prefix).strings();
+    return Object.fromEntries(Object.entries(all).map(([key, value]) => [key.slice(prefix.length), Number(value)]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+  }
+
   async stop(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    this.queueConnection?.disconnect();
     await Promise.all(this.processes.map((p) => this.kill(p, 'SIGTERM').catch(() => undefined)));
     this.etcd.close();
     await this.emulator.stop();
@@ -204,16 +308,32 @@ export async function waitFor<T>(check: () => Promise<T | null | undefined | fal
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Writes one sample every `everyMs` until stopped. */
-export function sampleStream(h: EngineHarness, serviceType: string, uuid: string | null, metric: string, value: () => number, everyMs = 200): { stop(): Promise<void> } {
+/** `dynamite_samples_rejected_total` by reason, from a Prometheus text exposition (`/metrics`). */
+export async function scrapeRejectedSamples(metricsUrl: string): Promise<Record<string, number>> {
+  const res = await fetch(metricsUrl);
+  if (!res.ok) throw new Error(`${metricsUrl}: ${res.status}`);
+  const out: Record<string, number> = {};
+  for (const m of (await res.text()).matchAll(/^dynamite_samples_rejected_total\{reason="([^"]+)"\} (\S+)$/gm)) out[m[1]!] = Number(m[2]);
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** A sample's key under the harness configs' metrics base: per instance, or aggregated when `uuid` is null. */
+export function sampleKey(serviceType: string, uuid: string | null, metric: string, at: number): string {
+  const ts = new Date(at).toISOString();
+  return uuid === null ? `/metrics/${serviceType}/${metric}/${ts}` : `/metrics/${serviceType}/${uuid}/${metric}/${ts}`;
+}
+
+/** Writes one sample every `everyMs` until stopped; `stop()` returns the etcd revision of the last one written. */
+export function sampleStream(h: EngineHarness, serviceType: string, uuid: string | null, metric: string, value: () => number, everyMs = 200): { stop(): Promise<string> } {
   let running = true;
+  let lastRevision = '0';
   const loop = (async () => {
     while (running) {
-      await h.sample(serviceType, uuid, metric, value()).catch(() => undefined);
+      lastRevision = await h.put(sampleKey(serviceType, uuid, metric, Date.now()), String(value())).catch(() => lastRevision);
       await sleep(everyMs);
     }
   })();
-  return { async stop() { running = false; await loop; } };
+  return { async stop() { running = false; await loop; return lastRevision; } };
 }
 
 /** A small template web service with one attached unit; both run harmless local processes in the emulator. */

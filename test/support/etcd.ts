@@ -19,6 +19,11 @@ export class EtcdServer {
     this.dataDir = dataDir;
   }
 
+  /** The etcd process id (null when it is not running). */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
   get endpoint(): string {
     return `127.0.0.1:${this.clientPort}`;
   }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import IORedis from 'ioredis';
+import { createRedisConnection } from '@dynamite/queues';
 import { freePort, waitForPort } from './ports';
 
 export const REDIS_URL = process.env.DYNAMITE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -15,7 +15,8 @@ export function uniquePrefix(suite: string): string {
 
 /** Deletes every key under a prefix (only the keys this suite created). */
 export async function deletePrefix(prefix: string, url = REDIS_URL): Promise<void> {
-  const redis = new IORedis(url, { maxRetriesPerRequest: null });
+  // The engine's own connection, so Sentinel URLs work here too.
+  const redis = createRedisConnection(url);
   try {
     let cursor = '0';
     do {
@@ -37,6 +38,10 @@ export class RedisServer {
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | null {
+    return this.child.pid ?? null;
   }
 
   static async start(): Promise<RedisServer> {

@@ -63,7 +63,7 @@ export function addFleetOption(cmd: Command): Command {
 }
 
 export function addQueueOptions(cmd: Command): Command {
-  cmd.addOption(new Option('--redis_url <url>', 'Redis holding the job queues').env('DYNAMITE_REDIS_URL').default(DEFAULTS.redisUrl));
+  cmd.addOption(new Option('--redis_url <url>', 'Redis holding the job queues: redis://HOST:PORT, rediss://..., or through Sentinel redis+sentinel://HOST:26379,HOST:26379/MASTER_NAME').env('DYNAMITE_REDIS_URL').default(DEFAULTS.redisUrl));
   cmd.addOption(new Option('--queue_prefix <prefix>', 'prefix of every queue key in Redis').env('DYNAMITE_QUEUE_PREFIX').default(DEFAULTS.queuePrefix));
   cmd.addOption(new Option('-r, --rabbitmq_endpoint <host:port>', 'accepted for compatibility with the original; ignored').env('DYNAMITE_RABBITMQ_ENDPOINT').hideHelp());
   return cmd;

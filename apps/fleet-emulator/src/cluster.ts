@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { Agent, type UnitStateRecord } from './agent/agent';
-import { machineViews, reconcileSchedule } from './engine/engine';
+import { machineViews, reconcileSchedule } from './fleet-engine/reconcile';
 import type { JobState } from './registry/job-state';
 import { MachineSet, type SimMachine } from './registry/machines';
 import { compareBytes, Registry, registryUnit, type RegistryUnit } from './registry/registry';
@@ -9,10 +9,16 @@ import type { UnitOption } from '@dynamite/unit-files';
 
 export interface ClusterOptions {
   machines: SimMachine[];
+  /** Period of the reconcile loop (fleet's engine, then the agents); it also runs right after every change. */
   reconcileIntervalMs: number;
+  /** How late the agents see the registry; 0 is fast mode (they act in the engine's pass). */
+  agentLagMs: number;
   stopTimeoutMs: number;
   bootId: string;
 }
+
+/** What every agent is to hold: per machine, the units with their desired state (fleet's AgentState). */
+type AgentTargets = Map<string, Map<string, RegistryUnit>>;
 
 /** A unit as the API returns it, keys in Go's struct order; empty fields are left out by the encoder. */
 export interface SchemaUnit {
@@ -24,17 +30,29 @@ export interface SchemaUnit {
 }
 
 /**
- * The simulated fleet cluster: registry, engine and one agent per machine, reconciled on every change and on
- * a short timer (fleet's 2 s / 5 s loops, made fast for tests).
+ * The simulated fleet cluster: registry, fleet's engine and one agent per machine, reconciled right after every
+ * change and on a timer.
+ *
+ * The agents see the registry `agentLagMs` late: each pass runs fleet's engine at once, and the agents act on
+ * its outcome that much later, in order. So currentState and /state follow a change one lag after it and
+ * never sooner, as against fleetd, whose agents act on their next reconcile: a client that polls right after
+ * a change still sees the old state (fleetctl restart relies on that), and every change is acted on, even one
+ * undone before the agents saw it. With a lag of 0 (fast mode) the agents act in the engine's pass.
+ *
+ * A full pass is one run of fleet's engine and the agents' run on its outcome; `waitForPasses` lets a test wait
+ * until the emulator has done what it was going to do, without sleeping.
  */
 export class Cluster {
   readonly machines: MachineSet;
   readonly registry: Registry;
   readonly journal = new Journal();
   private readonly agents = new Map<string, Agent>();
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timers = new Set<NodeJS.Timeout>();
   private pending = false;
   private stopped = false;
+  private startedPasses = 0;
+  private completedPasses = 0;
+  private passWaiters: Array<{ target: number; resolve: (passes: number) => void; reject: (err: Error) => void }> = [];
 
   constructor(private readonly options: ClusterOptions) {
     this.machines = new MachineSet(options.machines);
@@ -53,9 +71,24 @@ export class Cluster {
     this.registry.on('change', () => this.requestReconcile());
   }
 
+  get agentLagMs(): number {
+    return this.options.agentLagMs;
+  }
+
+  /** Full passes (fleet's engine, then every agent on its outcome) completed since the start. */
+  get passes(): number {
+    return this.completedPasses;
+  }
+
+  /** Calls of waitForPasses still waiting. */
+  get passWaiterCount(): number {
+    return this.passWaiters.length;
+  }
+
   start(): void {
-    this.timer = setInterval(() => this.reconcile(), this.options.reconcileIntervalMs);
-    this.timer.unref();
+    const timer = setInterval(() => this.pass(), this.options.reconcileIntervalMs);
+    timer.unref();
+    this.timers.add(timer);
     this.requestReconcile();
   }
 
@@ -65,21 +98,57 @@ export class Cluster {
     this.pending = true;
     setImmediate(() => {
       this.pending = false;
-      this.reconcile();
+      this.pass();
     });
   }
 
-  reconcile(): void {
+  /** Resolves with the pass count once `count` passes that start after this call have completed. */
+  waitForPasses(count: number): Promise<number> {
+    if (this.stopped) return Promise.reject(new Error('the emulator is stopping'));
+    return new Promise((resolve, reject) => this.passWaiters.push({ target: this.startedPasses + count, resolve, reject }));
+  }
+
+  private pass(): void {
     if (this.stopped) return;
+    this.startedPasses++;
     reconcileSchedule(this.registry, this.machines);
-    const views = machineViews(this.registry, this.machines);
-    for (const agent of this.agents.values()) agent.reconcile(views.get(agent.machineId)?.units ?? new Map());
+    const targets = this.agentTargets();
+    if (this.options.agentLagMs === 0) return this.reconcileAgents(targets);
+    // Timers of equal delay fire in the order they were set, so the agents see the passes in order.
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.reconcileAgents(targets);
+    }, this.options.agentLagMs);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  /** What each machine should hold now, copied: the registry updates desiredState in place. */
+  private agentTargets(): AgentTargets {
+    const targets: AgentTargets = new Map();
+    for (const [machineId, view] of machineViews(this.registry, this.machines)) {
+      targets.set(machineId, new Map([...view.units].map(([name, unit]) => [name, { ...unit }])));
+    }
+    return targets;
+  }
+
+  private reconcileAgents(targets: AgentTargets): void {
+    if (this.stopped) return;
+    for (const agent of this.agents.values()) agent.reconcile(targets.get(agent.machineId) ?? new Map());
+    this.completedPasses++;
+    const due = this.passWaiters.filter((w) => w.target <= this.completedPasses);
+    if (due.length === 0) return;
+    this.passWaiters = this.passWaiters.filter((w) => w.target > this.completedPasses);
+    for (const waiter of due) waiter.resolve(this.completedPasses);
   }
 
   /** Stops the loops and every unit's processes. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const waiter of this.passWaiters) waiter.reject(new Error('the emulator is stopping'));
+    this.passWaiters = [];
     await Promise.all([...this.agents.values()].map((agent) => agent.shutdown()));
   }
 

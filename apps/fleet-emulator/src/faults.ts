@@ -1,6 +1,12 @@
+import { RE2JS } from 're2js';
+
 /**
  * Fault injection for fleet API paths (off by default): added latency, injected 500s, dropped connections,
  * limited to paths matching a regular expression and to some methods. A seed makes the dice repeatable.
+ *
+ * The path pattern comes from a client and runs on every request, so it is matched by RE2 (re2js), whose
+ * time is linear in the path: `^/fleet/v1/units/(a+)+$` cannot hang the emulator as it would JavaScript's
+ * backtracking RegExp. RE2 has no backreferences or lookaround; such patterns are refused.
  */
 export interface FaultConfig {
   latencyMs?: number;
@@ -13,9 +19,11 @@ export interface FaultConfig {
 
 export type FaultDecision = { delayMs: number; action: 'pass' | 'error' | 'drop' };
 
+const MAX_PATTERN_LENGTH = 1024;
+
 export class FaultInjector {
   private config: FaultConfig = {};
-  private pathPattern: RegExp | null = null;
+  private pathPattern: RE2JS | null = null;
   private random: () => number = Math.random;
 
   /** Validates and installs a configuration; returns an error message for bad input. */
@@ -32,10 +40,15 @@ export class FaultInjector {
       if ((key === 'errorRate' || key === 'dropRate') && value > 1) return `${key} must be between 0 and 1`;
       config[key] = value;
     }
-    let pathPattern: RegExp | null = null;
+    let pathPattern: RE2JS | null = null;
     if (raw.path !== undefined) {
       if (typeof raw.path !== 'string') return 'path must be a string (a regular expression)';
-      try { pathPattern = new RegExp(raw.path); } catch (err) { return `path is not a valid regular expression: ${(err as Error).message}`; }
+      if (raw.path.length > MAX_PATTERN_LENGTH) return `path is longer than ${MAX_PATTERN_LENGTH} characters`;
+      try {
+        pathPattern = RE2JS.compile(raw.path);
+      } catch (err) {
+        return `path is not a valid regular expression (RE2 syntax: no backreferences or lookaround): ${JSON.stringify(raw.path)}: ${(err as Error).message}`;
+      }
       config.path = raw.path;
     }
     if (raw.methods !== undefined) {

@@ -1,8 +1,12 @@
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { connectRedis, epochKey } from '@dynamite/queues';
-import type { EtcdConnectionOptions } from '@dynamite/store';
+import { createEtcdClient, type EtcdConnectionOptions, type WriteFence } from '@dynamite/store';
 import {
+  ELECTION_PREFIX,
   SampleWatch,
+  SchedulerElection,
   createEngineContext,
   createLogger,
   reconcile,
@@ -12,10 +16,14 @@ import {
   type Clock,
   type EngineContext,
   type EngineMetrics,
+  type LeadershipStatus,
   type LoadedConfig,
   type Logger,
 } from '@dynamite/engine';
 import { checkBind, credentialsFromEnv, startOperatorListener, type HttpListenOptions, type RunningHttp } from '@dynamite/operator';
+
+/** Lease TTL of the scheduler election: a dead leader is replaced within this plus about a second. */
+export const DEFAULT_LEADER_TTL_SECONDS = 5;
 
 export interface SchedulerOptions {
   configFile?: string;
@@ -33,22 +41,34 @@ export interface SchedulerOptions {
   redisCheckMs?: number;
   /** The operator listener (board, API, metrics); null or absent: none. */
   http?: HttpListenOptions | null;
+  /** This scheduler's name in the election (default: host name and pid). */
+  schedulerId?: string;
+  /** Lease TTL of the election in seconds (default DEFAULT_LEADER_TTL_SECONDS). */
+  leaderTtlSeconds?: number;
 }
 
 export interface RunningScheduler {
   ctx: EngineContext;
+  /** The config read at start (each election reads it again). */
   loaded: LoadedConfig;
-  watch: SampleWatch;
+  /** The sample watch of the current leadership term (revision null on a standby). */
+  watch: { readonly revision: string | null; readonly prefix: string };
   redis: Redis;
   /** Base URL of the operator listener, or null when it is off. */
   httpUrl: string | null;
+  leadership: { status(): LeadershipStatus };
   close(): Promise<void>;
 }
 
+/** Before its first election a scheduler writes nothing: every commit of its store is refused. */
+const STANDBY_FENCE: WriteFence = { key: ELECTION_PREFIX, createRevision: '-1', holds: () => false };
+
 /**
- * The scheduler: loads the config, writes the engine's keys, adopts the fleet units of configured services, brings
- * every service to min_instance, keeps the job schedulers in place, and turns samples into policy-check jobs.
- * It also watches Redis: when Redis was wiped it rebuilds every job from etcd.
+ * The scheduler: several may run; they elect a leader through etcd (SchedulerElection) and the others stand by,
+ * serving the read-only operator listener. The leader loads the config, writes the engine's keys, adopts the fleet
+ * units of configured services, brings every service to min_instance, keeps the job schedulers in place, and turns
+ * samples into policy-check jobs (LeaderTerm); a standby that is elected does exactly the same, resuming from the
+ * stored watch revision. Every etcd write of the scheduler is fenced on its leadership.
  */
 export async function startScheduler(opts: SchedulerOptions): Promise<RunningScheduler> {
   const log = opts.log ?? createLogger('scheduler');
@@ -63,33 +83,101 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
     redis.disconnect();
     throw err;
   }
-  let watch: SampleWatch | null = null;
+  ctx.store.fenceWith(STANDBY_FENCE);
   let http: RunningHttp | null = null;
-  let redisCheck: NodeJS.Timeout | null = null;
+  let election: SchedulerElection | null = null;
+  let term: LeaderTerm | null = null;
 
   const closeAll = async (): Promise<void> => {
-    if (redisCheck) clearInterval(redisCheck);
+    // Leading work stops first (the watch revision is stored), then the lease is revoked: a standby takes over at once.
+    await election?.close().catch(() => undefined);
     await http?.close().catch(() => undefined);
-    await watch?.stop().catch(() => undefined);
     await ctx.jobs.close().catch(() => undefined);
     await redis.quit().catch(() => redis.disconnect());
+    await ctx.config.close();
     ctx.store.etcd.close();
   };
 
   try {
+    // A bad config fails the start, leader or not.
     const loaded = await resolveConfig(ctx.store, opts);
     for (const w of loaded.config.warnings) log.warn({ path: w.path }, `config: ${w.message}`);
+    const prefix = `${loaded.config.etcd.metricsBasePath}/`;
+    const watch = {
+      get revision() { return term?.watch?.revision ?? null; },
+      get prefix() { return term?.watch?.prefix ?? prefix; },
+    };
+    const elected = new SchedulerElection({
+      etcd: ctx.store.etcd,
+      id: opts.schedulerId ?? `${os.hostname()}:${process.pid}`,
+      ttlSeconds: opts.leaderTtlSeconds ?? DEFAULT_LEADER_TTL_SECONDS,
+      log,
+      clock: ctx.clock,
+      url: () => http?.url ?? null,
+      onElected: async (fence) => {
+        ctx.store.fenceWith(fence);
+        const next = new LeaderTerm(ctx, opts, redis, log);
+        term = next;
+        await next.start();
+      },
+      onDemoted: async (_reason, lost) => {
+        const ended = term;
+        term = null;
+        // A lost lease: stop at once, write nothing (the next leader resumes from the stored revision).
+        await ended?.stop({ flush: !lost });
+      },
+    });
+    election = elected;
+    if (opts.http) http = await startOperatorListener({ ctx, etcd: opts.etcd, redisUrl: opts.redisUrl, watch, log, leadership: elected }, opts.http);
+    elected.start();
+    await elected.settled;
+
+    return {
+      ctx,
+      loaded,
+      watch,
+      redis,
+      httpUrl: http?.url ?? null,
+      leadership: elected,
+      async close() {
+        await closeAll();
+        log.info('scheduler stopped');
+      },
+    };
+  } catch (err) {
+    // A scheduler that cannot start must not linger with open connections: the process has to exit (and be restarted).
+    await closeAll();
+    throw err;
+  }
+}
+
+/**
+ * What the leader does, from its election until it stops leading: the same rebuild a scheduler always ran at start
+ * (engine state, adoption, bound repairs, timers, cooldowns, pending actions, job schedulers), then the sample watch
+ * from the stored revision, and the check that Redis still holds the queues.
+ */
+class LeaderTerm {
+  watch: SampleWatch | null = null;
+  private redisCheck: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly ctx: EngineContext, private readonly opts: SchedulerOptions, private readonly redis: Redis, private readonly log: Logger) {}
+
+  async start(): Promise<void> {
+    const { ctx, opts, log } = this;
+    const began = performance.now();
+    const loaded = await resolveConfig(ctx.store, opts);
     const mode = await writeEngineState(ctx.store, loaded);
     await useConfiguredFleetEndpoint(ctx, opts);
     log.info({ mode, source: loaded.source, services: loaded.config.services.map((s) => s.name) }, 'engine state written');
 
-    const sampleWatch = new SampleWatch(ctx, loaded.config);
-    watch = sampleWatch;
+    const sampleWatch = new SampleWatch(ctx, loaded.config, { watchClient: () => createEtcdClient(this.opts.etcd) });
+    this.watch = sampleWatch;
     // Adoption of the units fleet already runs must come before any bound repair; when fleet cannot be listed at
     // start it is retried until it succeeds (reconcile skips bound repairs meanwhile).
     let adopted = false;
     const rebuild = async (why: string): Promise<void> => {
-      await redis.set(epochKey(opts.queuePrefix), String(ctx.clock.now()));
+      await this.redis.set(epochKey(opts.queuePrefix), String(ctx.clock.now()));
       const report = await reconcile(ctx, { adopt: !adopted, heal: true });
       adopted = adopted || report.adoptionDone;
       // The periodic jobs only once adoption is done: their first run is immediate and must not repair bounds
@@ -99,19 +187,23 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
       const checks = why === 'redis-wiped' ? (await sampleWatch.checkEveryMachine()).seen.size : 0;
       log.info({ why, ...report, checks }, 'jobs rebuilt from etcd');
     };
-    await rebuild('start');
+    await rebuild('elected');
+    if (this.stopped) return;
 
     await sampleWatch.start(mode);
-    log.info({ prefix: sampleWatch.prefix, revision: sampleWatch.revision }, 'watching samples');
-    if (opts.http) http = await startOperatorListener({ ctx, etcd: opts.etcd, redisUrl: opts.redisUrl, watch: sampleWatch, log }, opts.http);
+    if (this.stopped) {
+      await sampleWatch.stop({ flush: false });
+      return;
+    }
+    log.info({ prefix: sampleWatch.prefix, revision: sampleWatch.revision, tookMs: Math.round(performance.now() - began) }, 'leading: watching samples');
 
     // Redis may be wiped at any time: its marker key going missing means every job must be rebuilt from etcd.
     let checking = false;
     let lastAdoptTry = ctx.clock.now();
-    redisCheck = setInterval(() => {
-      if (checking) return;
+    this.redisCheck = setInterval(() => {
+      if (checking || this.stopped) return;
       checking = true;
-      redis.exists(epochKey(opts.queuePrefix))
+      this.redis.exists(epochKey(opts.queuePrefix))
         .then(async (exists) => {
           if (exists === 0) {
             log.warn('Redis lost the engine queues; rebuilding from etcd');
@@ -124,21 +216,11 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
         .catch((err: unknown) => log.warn({ err: String(err) }, 'Redis check failed'))
         .finally(() => { checking = false; });
     }, opts.redisCheckMs ?? 500);
+  }
 
-    return {
-      ctx,
-      loaded,
-      watch: sampleWatch,
-      redis,
-      httpUrl: http?.url ?? null,
-      async close() {
-        await closeAll();
-        log.info('scheduler stopped');
-      },
-    };
-  } catch (err) {
-    // A scheduler that cannot start must not linger with open connections: the process has to exit (and be restarted).
-    await closeAll();
-    throw err;
+  async stop(opts: { flush: boolean }): Promise<void> {
+    this.stopped = true;
+    if (this.redisCheck) clearInterval(this.redisCheck);
+    await this.watch?.stop(opts).catch(() => undefined);
   }
 }

@@ -25,8 +25,10 @@ export interface WorkerOptions {
   fleetEndpoint: string;
   /** True when -f was given: it then wins over the config's FleetAPIEndpoint. */
   fleetEndpointExplicit?: boolean;
-  /** Jobs processed at once per queue (checks and actions). */
+  /** Policy checks and period expiries processed at once. */
   concurrency?: number;
+  /** Fleet actions carried out at once: they mostly wait on fleet converging, so many can run (default 64). */
+  actionConcurrency?: number;
   /** How long a job stays locked without a heartbeat before another worker takes it over (ms). */
   lockDurationMs?: number;
   /** How often workers look for stalled jobs (ms). */
@@ -38,6 +40,8 @@ export interface WorkerOptions {
   metricsListen?: { host: string; port: number } | null;
   /** Options of the fleet client (retries, timeouts). */
   fleet?: FleetClientOptions;
+  /** How long a stop waits for active jobs before leaving them to another worker (ms, default 5000). */
+  closeGraceMs?: number;
 }
 
 export interface RunningWorker {
@@ -70,7 +74,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     throw err;
   }
   await useConfiguredFleetEndpoint(ctx, opts);
-  const concurrency = opts.concurrency ?? 4;
+  const concurrency = opts.concurrency ?? 16;
   const common = {
     connection: createRedisConnection(opts.redisUrl),
     prefix: opts.queuePrefix,
@@ -86,7 +90,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       (err: unknown) => { ctx.metrics.jobsProcessed.inc({ queue: job.queueName, name: job.name, result: 'failed' }); throw err; },
     );
   const checks = new Worker(CHECKS_QUEUE, counted(processCheckQueueJob), { ...common, concurrency });
-  const actions = new Worker(ACTIONS_QUEUE, counted(processActionJob), { ...common, concurrency });
+  const actionConcurrency = opts.actionConcurrency ?? 64;
+  const actions = new Worker(ACTIONS_QUEUE, counted(processActionJob), { ...common, concurrency: actionConcurrency });
   const maintenance = new Worker(MAINTENANCE_QUEUE, counted(processMaintenanceJob), { ...common, concurrency: 1 });
   actions.on('failed', (job, err) => {
     if (!job) return;
@@ -100,17 +105,29 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   const metricsServer = opts.metricsListen ? await startWorkerMetricsServer(ctx.metrics, opts.metricsListen) : null;
-  log.info({ queuePrefix: opts.queuePrefix, concurrency, metrics: metricsServer?.url ?? null }, 'worker ready');
+  log.info({ queuePrefix: opts.queuePrefix, concurrency, actionConcurrency, metrics: metricsServer?.url ?? null }, 'worker ready');
 
   return {
     ctx,
     workers,
     metricsUrl: metricsServer?.url ?? null,
     async close() {
-      await Promise.all(workers.map((w) => w.close()));
+      // Active jobs get a few seconds to finish; past that they are left to another worker (every job is
+      // idempotent, and a job whose lock lapses is taken over), so a stop never waits on a slow fleet.
+      const drained = await Promise.race([
+        Promise.all(workers.map((w) => w.close())).then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), opts.closeGraceMs ?? 5_000).unref()),
+      ]);
+      if (!drained) log.warn({ graceMs: opts.closeGraceMs ?? 5_000 }, 'jobs still active at stop; left for another worker to take over');
       await metricsServer?.close();
-      await Promise.all([ctx.jobs.close(), common.connection.quit().catch(() => undefined)]);
-      await connection.quit().catch(() => undefined);
+      await ctx.config.close();
+      if (drained) {
+        await Promise.all([ctx.jobs.close(), common.connection.quit().catch(() => undefined)]);
+        await connection.quit().catch(() => undefined);
+      } else {
+        common.connection.disconnect();
+        connection.disconnect();
+      }
       ctx.store.etcd.close();
     },
   };

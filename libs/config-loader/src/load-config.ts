@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseConfig, parseConfigObject, type ParseConfigResult } from '@dynamite/domain';
+import { CONFIG_FILE_MAX_BYTES, parseConfig, parseConfigObject, type ParseConfigResult } from '@dynamite/domain';
 import type { FolderOptions, LoadConfigOptions, LoadResult } from './types';
 import { indexUnitFiles, mergeServiceFolders } from './service-folders';
 import { readServiceUnitFiles } from './unit-files';
+import { readTextFile } from './read-text-file';
 
 /**
  * Reads a Dynamite YAML config and the unit files its services name, and validates both.
@@ -12,16 +12,13 @@ import { readServiceUnitFiles } from './unit-files';
 export function loadConfig(opts: LoadConfigOptions): LoadResult {
   const cwd = opts.cwd ?? process.cwd();
   const file = resolve(cwd, opts.configFile);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+  const read = readTextFile(file, CONFIG_FILE_MAX_BYTES);
+  if (!read.ok) {
     const why =
-      code === 'ENOENT' ? 'config file not found' : code === 'EISDIR' ? 'is a folder, not a config file' : `config file cannot be read (${code ?? String(err)})`;
+      read.code === 'ENOENT' ? 'config file not found' : read.code === 'EISDIR' ? 'is a folder, not a config file' : `config file ${read.message}`;
     return { ok: false, errors: [{ path: opts.configFile, message: file === opts.configFile ? why : `${why} (${file})` }] };
   }
-  return withUnitFiles(parseConfig(text, { source: opts.configFile }), opts, cwd);
+  return withUnitFiles(parseConfig(read.text, { source: opts.configFile }), opts, cwd);
 }
 
 /**

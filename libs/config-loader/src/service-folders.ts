@@ -31,7 +31,11 @@ export function mergeServiceFolders(pathList: string[], cliFolders: string[], cw
   return folders;
 }
 
-/** Every folder must exist; their regular files are indexed by name, and a name in two folders is an error. */
+/**
+ * Every folder must exist; their files are indexed by name, and a name in two folders is an error. Anything
+ * but a folder is indexed (a FIFO or a device too), so that a unit file that is not a regular file is reported
+ * as such when it is read, instead of as missing.
+ */
 export function indexUnitFiles(folders: ServiceFolder[]): { files: Map<string, string>; errors: ConfigError[]; unreadable: number } {
   const files = new Map<string, string>();
   const errors: ConfigError[] = [];
@@ -57,7 +61,7 @@ export function indexUnitFiles(folders: ServiceFolder[]): { files: Map<string, s
     }
     for (const name of names.sort()) {
       const path = resolve(folder.path, name);
-      if (!isRegularFile(path)) continue;
+      if (!isIndexable(path)) continue;
       const other = files.get(name);
       if (other !== undefined) {
         errors.push({ path: folder.label, message: `unit file "${name}" is in two folders: ${other} and ${path}` });
@@ -69,11 +73,11 @@ export function indexUnitFiles(folders: ServiceFolder[]): { files: Map<string, s
   return { files, errors, unreadable };
 }
 
-function isRegularFile(path: string): boolean {
+function isIndexable(path: string): boolean {
   try {
-    return statSync(path).isFile(); // follows symlinks, as the original's os.path.isfile did
+    return !statSync(path).isDirectory(); // follows symlinks, as the original's os.path.isfile did
   } catch {
-    return false;
+    return false; // a dangling symlink
   }
 }
 

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { type ConfigError, type DynamiteConfig } from '@dynamite/domain';
-import { UnitFileParseError, parseUnitFile } from '@dynamite/unit-files';
+import { UNIT_FILE_MAX_BYTES, UnitFileParseError, parseUnitFile } from '@dynamite/unit-files';
 import type { UnitFileSource } from './types';
 import type { ServiceFolder } from './service-folders';
+import { readTextFile } from './read-text-file';
 
 /** Reads and parses the unit file of every service (attached ones too); each missing or bad file is an error. */
 export function readServiceUnitFiles(
@@ -27,14 +27,13 @@ export function readServiceUnitFiles(
       errors.push({ path: at, message: `unit file "${name}" not found${where}` });
       continue;
     }
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
+    const read = readTextFile(path, UNIT_FILE_MAX_BYTES);
+    if (!read.ok) {
       failed.add(name);
-      errors.push({ path: at, message: `unit file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})` });
+      errors.push({ path: at, message: `unit file ${path} ${read.message}` });
       continue;
     }
+    const text = read.text;
     try {
       unitFiles.set(name, { name, path, text, options: parseUnitFile(text) });
     } catch (err) {

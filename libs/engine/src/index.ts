@@ -15,3 +15,4 @@ export * from './processors/scale-decision';
 export * from './scheduling/engine-state';
 export * from './scheduling/sample-watch';
 export * from './scheduling/template-record';
+export * from './scheduling/leadership';

@@ -22,6 +22,8 @@ import {
   ensureDestroyed,
   ensureLaunched,
   ensureSubmitted,
+  submit,
+  submitAndLaunch,
   launch,
   type EnsureLaunchedResult,
   type LaunchAction,
@@ -202,6 +204,14 @@ export class FleetClient {
 
   ensureSubmitted(name: string, options: UnitOption[]): Promise<SubmitAction> {
     return ensureSubmitted(this, name, options);
+  }
+
+  submit(name: string, options: UnitOption[]): Promise<SubmitAction> {
+    return submit(this, name, options);
+  }
+
+  submitAndLaunch(name: string, options: UnitOption[]): Promise<'created' | 'unchanged'> {
+    return submitAndLaunch(this, name, options);
   }
 
   launch(name: string): Promise<LaunchAction> {

@@ -39,6 +39,31 @@ export async function ensureSubmitted(api: FleetApi, name: string, options: Unit
   return existing === null ? 'created' : 'replaced';
 }
 
+/**
+ * The submit step without a look first: `PUT {options}` creates the unit inactive (201) or replaces it when its
+ * options differ (201, reset to inactive); fleet's 409 for an identical unit means it is already there.
+ */
+export async function submit(api: FleetApi, name: string, options: UnitOption[]): Promise<SubmitAction> {
+  try {
+    await api.putUnit(name, { options: normalizeUnitOptions(options) });
+    return 'created';
+  } catch (err) {
+    if (isIdenticalUnitConflict(err)) return 'unchanged';
+    throw err;
+  }
+}
+
+/**
+ * Submit and start in one call (spec §3.4): `PUT {desiredState: launched, options}` creates the unit (201),
+ * replaces it when its options differ (201), or only sets it launched when the identical unit exists (204); a
+ * running identical unit stays running. No look first: one request, whatever the state. Does not wait.
+ */
+export async function submitAndLaunch(api: FleetApi, name: string, options: UnitOption[]): Promise<'created' | 'unchanged'> {
+  refuseTemplate(name);
+  const result = await api.putUnit(name, { desiredState: 'launched', options: normalizeUnitOptions(options) });
+  return result.status === 'created' ? 'created' : 'unchanged';
+}
+
 /** Sets desiredState launched unless it already is; does not wait. */
 export async function launch(api: FleetApi, name: string): Promise<LaunchAction> {
   refuseTemplate(name);

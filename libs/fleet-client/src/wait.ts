@@ -13,6 +13,11 @@ export interface WaitOptions {
   waitMs?: number;
   /** Pause between polls (default 250 ms, as fleetctl). */
   pollMs?: number;
+  /**
+   * The first pause, doubled at each poll up to `pollMs` (default: `pollMs`). A short one finds a unit that
+   * converges quickly without polling a slow one more often.
+   */
+  firstPollMs?: number;
 }
 
 export interface WaitForStateOptions extends WaitOptions {
@@ -35,13 +40,15 @@ export async function pollUntil<T>(
 ): Promise<T> {
   const waitMs = options.waitMs ?? DEFAULT_WAIT_MS;
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  let pause = Math.min(pollMs, options.firstPollMs ?? pollMs);
   const deadline = Date.now() + waitMs;
   for (;;) {
     const result = await check();
     if (result.done) return result.value;
     const left = deadline - Date.now();
     if (left <= 0) throw new FleetTimeoutError({ ...describe, waitedMs: waitMs, lastSeen: result.lastSeen });
-    await sleep(Math.min(pollMs, left));
+    await sleep(Math.min(pause, left));
+    pause = Math.min(pollMs, pause * 2);
   }
 }
 

@@ -1,3 +1,4 @@
 export * from './http';
 export * from './overview';
 export * from './worker-metrics-server';
+export * from './leadership-view';

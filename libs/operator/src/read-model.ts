@@ -1,5 +1,7 @@
 import type { DecisionRecord, DynamiteConfig } from '@dynamite/domain';
+import type { LeadershipStatus } from '@dynamite/engine';
 import type { StateStore } from '@dynamite/store';
+import { readLeaderView, type LeaderView } from './leadership-view';
 import { buildOverview, listServiceNames, type Overview } from './overview';
 import { DECISIONS_LIMIT, OVERVIEW_DECISIONS } from './http/api';
 import { withDeadline, type Probes, type Readiness } from './http/probes';
@@ -40,6 +42,8 @@ export interface ReadModelSources {
   maxAgeMs: number;
   /** Deadline of one refresh (ms). */
   timeoutMs: number;
+  /** The answering scheduler's place in the election; null when it is not a scheduler. */
+  leadership?: () => LeadershipStatus | null;
 }
 
 /** What the read model knows of the engine at one moment: the overview and the names the API accepts. */
@@ -62,10 +66,17 @@ export class ReadModel {
   private readonly snapshot: Cached<Snapshot>;
   private readonly ready: Cached<Readiness>;
   private readonly decisions = new Map<string, Cached<DecisionRecord[]>>();
+  private readonly leader: Cached<LeaderView>;
 
   constructor(private readonly src: ReadModelSources) {
     this.snapshot = new Cached(() => withDeadline(this.readSnapshot(), src.timeoutMs * 2, 'etcd'), src.maxAgeMs);
     this.ready = new Cached(() => src.probes.readiness(), src.maxAgeMs);
+    this.leader = new Cached(() => withDeadline(readLeaderView(src.store.etcd, src.leadership?.() ?? null), src.timeoutMs, 'etcd'), src.maxAgeMs);
+  }
+
+  /** Who leads the schedulers (from the election keys) and this scheduler's own place. */
+  leaderView(): Promise<LeaderView> {
+    return this.leader.get();
   }
 
   private async readSnapshot(): Promise<Snapshot> {

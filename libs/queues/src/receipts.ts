@@ -9,11 +9,16 @@ export function receiptsKey(prefix: string): string {
   return `${prefix}:dynamite:receipts`;
 }
 
-/** How long receipts are kept (ms): far longer than any check or timer waits in a queue. */
-export const RECEIPT_RETENTION_MS = 15 * 60_000;
+/**
+ * How long receipts are kept (ms). A receipt matters only until the sample's first evaluation, which a check added
+ * at the same moment makes: two minutes is far longer than a check waits in a healthy queue, and keeps the set at
+ * (samples per second x 120) entries. A sample evaluated later than that is dated by its check's hint instead.
+ */
+export const RECEIPT_RETENTION_MS = 2 * 60_000;
 
-export async function recordReceipt(redis: Redis, prefix: string, revision: string, receivedAt: number): Promise<void> {
-  await redis.zadd(receiptsKey(prefix), receivedAt, revision);
+export async function recordReceipts(redis: Redis, prefix: string, revisions: string[], receivedAt: number): Promise<void> {
+  if (revisions.length === 0) return;
+  await redis.zadd(receiptsKey(prefix), ...revisions.flatMap((r) => [receivedAt, r]));
 }
 
 export async function trimReceipts(redis: Redis, prefix: string, now: number): Promise<void> {

@@ -58,6 +58,26 @@ export interface CooldownEntry { service: string; policy: string; cooldown: Cool
 /** One write of a transaction. */
 export type Write = { put: string; value: string } | { del: string };
 
+/**
+ * The scheduler's leadership as a guard of its writes: every commit also requires that its election key still exists
+ * with the create revision it had when elected. A scheduler whose lease ran out (SIGSTOP, a partition) finds its key
+ * gone, so whatever it still tries to write fails in etcd itself.
+ */
+export interface WriteFence {
+  key: string;
+  createRevision: string;
+  /** The holder's own view: false as soon as it knows, or must assume, that its lease is gone (nothing is sent). */
+  holds(): boolean;
+}
+
+/** A write refused because the writer no longer leads (its election key is gone or was replaced). */
+export class FencedWriteError extends Error {
+  constructor(key: string, why: string) {
+    super(`write refused: no longer the leader (${key}: ${why})`);
+    this.name = 'FencedWriteError';
+  }
+}
+
 /** A guard of a transaction: the key must still be at this mod revision ("0" = must not exist). */
 export interface Guard {
   key: string;
@@ -102,6 +122,8 @@ export function instanceProblem(naming: InstanceNaming, instance: InstanceRecord
  * returned, so a guarded commit may replace it -- and reported to `onReject`.
  */
 export class StateStore {
+  private fence: WriteFence | null = null;
+
   constructor(readonly etcd: Etcd3, private readonly onReject: RejectionSink = () => undefined) {}
 
   /** Reports a record a caller refuses to act on (e.g. an instance outside its service's ports, never launched). */
@@ -120,6 +142,11 @@ export class StateStore {
     }
   }
 
+  /** Guards every later commit with the writer's leadership (null: unguarded, as workers are). */
+  fenceWith(fence: WriteFence | null): void {
+    this.fence = fence;
+  }
+
   private async readOne<T>(kind: RecordKind, key: string, parse: (text: string, currentRevision: string) => T): Promise<Versioned<T>> {
     const res = await this.etcd.get(key).exec();
     const kv = res.kvs[0];
@@ -131,13 +158,26 @@ export class StateStore {
     return this.etcd.get(key).string();
   }
 
-  /** Applies writes if every guard holds; returns false when one moved (the caller retries). */
+  /**
+   * Applies writes if every guard holds; returns false when one moved (the caller retries). With a fence, throws
+   * FencedWriteError when the writer no longer leads.
+   */
   async commit(guards: Guard[], writes: Write[]): Promise<boolean> {
+    const fence = this.fence;
+    if (fence && !fence.holds()) throw new FencedWriteError(fence.key, 'the lease ran out');
+    const compares: { key: string; target: 'Mod' | 'Create'; value: number }[] = guards.map((g) => ({ key: g.key, target: 'Mod', value: Number(g.modRevision) }));
+    if (fence) compares.push({ key: fence.key, target: 'Create' as const, value: Number(fence.createRevision) });
     // Without guards: a comparison that always holds (any key's mod revision is > -1).
-    let txn = guards[0] ? this.etcd.if(guards[0].key, 'Mod', '==', Number(guards[0].modRevision)) : this.etcd.if(keys.root, 'Mod', '>', -1);
-    for (const guard of guards.slice(1)) txn = txn.and(guard.key, 'Mod', '==', Number(guard.modRevision));
+    const first = compares[0];
+    let txn = first ? this.etcd.if(first.key, first.target, '==', first.value) : this.etcd.if(keys.root, 'Mod', '>', -1);
+    for (const c of compares.slice(1)) txn = txn.and(c.key, c.target, '==', c.value);
     const ops = writes.map((w) => ('put' in w ? this.etcd.put(w.put).value(w.value) : this.etcd.delete().key(w.del)));
-    const res = await txn.then(...ops).commit();
+    // When it fails, the fence key tells whether the leadership or a guard moved.
+    const res = await (fence ? txn.then(...ops).else(this.etcd.get(fence.key)) : txn.then(...ops)).commit();
+    if (!res.succeeded && fence) {
+      const kv = res.responses[0]?.response_range?.kvs[0];
+      if (!kv || String(kv.create_revision) !== fence.createRevision) throw new FencedWriteError(fence.key, kv ? 'another campaign holds it' : 'the key is gone');
+    }
     return res.succeeded;
   }
 
@@ -291,7 +331,8 @@ export class StateStore {
   }
 
   async writeWatchRevision(revision: string): Promise<void> {
-    await this.etcd.put(keys.watchRevision).value(revision);
+    // A commit, so the scheduler's fence guards it.
+    await this.commit([], [{ put: keys.watchRevision, value: revision }]);
   }
 
   /** `/_dynamite/state/application_status`: absent (never started here), a known status, or `unreadable`. */

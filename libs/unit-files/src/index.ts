@@ -1,5 +1,5 @@
 export { type UnitOption, UnitFileParseError } from './unit-option';
-export { parseUnitFile, SYSTEMD_LINE_MAX } from './unit-file-parser';
+export { parseUnitFile, SYSTEMD_LINE_MAX, UNIT_FILE_MAX_BYTES } from './unit-file-parser';
 export { serializeUnitOptions, normalizeUnitOptions } from './unit-file-serializer';
 export { unitHash } from './unit-hash';
 export {

@@ -10,6 +10,12 @@ import { UnitFileParseError, type UnitOption } from './unit-option';
 
 export const SYSTEMD_LINE_MAX = 2048;
 
+/**
+ * The largest unit file dynamite reads (1 MiB). fleet stores every unit in etcd, whose requests are limited to
+ * 1.5 MiB by default; a real unit file is a few KB.
+ */
+export const UNIT_FILE_MAX_BYTES = 1024 * 1024;
+
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 const BACKSLASH = 0x5c;

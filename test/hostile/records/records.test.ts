@@ -53,7 +53,7 @@ async function exercise(bench: RecordsBench, variant: Variant): Promise<void> {
       assert.equal(await ctx.store.getString(STAT_KEY), '1');
       break;
     case 'watch_revision': {
-      const watch = new SampleWatch(ctx, loaded.config, 50);
+      const watch = new SampleWatch(ctx, loaded.config, { flushEveryMs: 50 });
       await watch.start('recovered');
       try {
         assert.equal(watch.counts.resyncs, 1, 'an untrustworthy revision is resynchronised like a missing one');

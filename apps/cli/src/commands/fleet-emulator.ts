@@ -5,6 +5,7 @@ import { UsageError } from '../errors';
 
 interface EmulatorFlags {
   listen: string;
+  allow_remote?: boolean;
   socket?: string;
   machines: string;
   state_dir?: string;
@@ -12,16 +13,20 @@ interface EmulatorFlags {
   metadata?: string;
   stop_timeout: string;
   reconcile_interval: string;
+  agent_lag: string;
   primary_ip: string;
 }
 
 const HELP = `
 WARNING: this EXECUTES THE COMMANDS OF THE UNIT FILES it receives (ExecStart=, ExecStartPre=, ...) as local
-processes, as the user running it. It binds 127.0.0.1 by default; do not expose it to untrusted networks.
+processes, as the user running it, and fleet's API has no authentication. It serves loopback addresses only
+unless --allow_remote is given; do not expose it to untrusted networks.
 
 It speaks fleet's HTTP API v1 (/fleet/v1 and /v1-alpha) like fleetd 1.0.0 and simulates a cluster of
---machines machines on this host. Control API (loopback only): /emulator/faults, /emulator/not-ready,
-/emulator/stats, /emulator/units/{name}/journal. See docs/fleet-emulator.md.`;
+--machines machines on this host. Like fleet's agents, the simulated ones act on a change only later
+(--agent_lag), so a client polling right after a change still sees the old currentState; --agent_lag 0 is
+the fast mode for tests. Control API (loopback only): /emulator/faults, /emulator/not-ready,
+/emulator/stats, /emulator/passes, /emulator/units/{name}/journal. See docs/fleet-emulator.md.`;
 
 function integer(text: string, flag: string, min: number, max: number): number {
   const value = Number(text);
@@ -62,6 +67,7 @@ export function emulatorOptions(flags: EmulatorFlags): FleetEmulatorOptions {
   return {
     host,
     port,
+    allowRemote: flags.allow_remote === true,
     socketPath: flags.socket,
     machines: integer(flags.machines, 'machines', 1, 1000),
     stateDir: flags.state_dir,
@@ -69,6 +75,7 @@ export function emulatorOptions(flags: EmulatorFlags): FleetEmulatorOptions {
     metadata: parseMetadata(flags.metadata),
     stopTimeoutMs: duration(flags.stop_timeout, 'stop_timeout'),
     reconcileIntervalMs: Math.max(1, duration(flags.reconcile_interval, 'reconcile_interval')),
+    agentLagMs: Math.round(duration(flags.agent_lag, 'agent_lag')),
     primaryIP: flags.primary_ip,
   };
 }
@@ -78,14 +85,16 @@ export function register(program: Command): void {
   program
     .command('fleet-emulator')
     .description('run a local fleet API v1 emulator that EXECUTES unit files as local processes')
-    .option('--listen <host:port>', 'address to serve the fleet API on', '127.0.0.1:49153')
+    .option('--listen <host:port>', 'address to serve the fleet API on (loopback unless --allow_remote)', '127.0.0.1:49153')
+    .option('--allow_remote', 'allow a --listen address that is not loopback: whoever reaches it runs commands on this host')
     .option('--socket <path>', 'also serve on this unix socket (fleetd default: /var/run/fleet.sock)')
     .option('--machines <n>', 'number of simulated machines', '1')
     .option('--state_dir <dir>', 'persist units, desired states, metadata and machine ids here')
     .option('--token_limit <n>', 'page size of the list endpoints (fleetd token_limit)', '100')
     .option('--metadata <k=v,...>', 'metadata of every simulated machine (fleetd metadata=)')
     .option('--stop_timeout <span>', 'stop timeout of units without TimeoutStopSec=', '5s')
-    .option('--reconcile_interval <span>', 'engine and agent reconcile period', '200ms')
+    .option('--reconcile_interval <span>', "period of the reconcile loop (fleet's engine, then the agents)", '200ms')
+    .option('--agent_lag <span>', 'how late the agents see changes, so currentState trails desiredState as in fleet (0: fast mode)', '1s')
     .option('--primary_ip <ip>', 'primaryIP of the simulated machines', '127.0.0.1')
     .addHelpText('after', HELP)
     .action(async (flags: EmulatorFlags) => {
@@ -98,6 +107,9 @@ export function register(program: Command): void {
         throw err;
       }
       process.stdout.write(`fleet emulator listening on ${emulator.url}\n`);
+      if (!emulator.loopbackOnly) {
+        process.stderr.write(`fleet emulator: WARNING: ${emulator.url} is reachable from other hosts, and whoever reaches it runs commands here through unit files (ExecStart=)\n`);
+      }
       process.stderr.write(`machines: ${emulator.machineIds.join(', ')}\n`);
       await new Promise<void>((resolve) => {
         let stopping = false;

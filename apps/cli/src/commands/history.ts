@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { DECISIONS_LIMIT, decisionView, listServiceNames, serviceExists, type DecisionView } from '@dynamite/operator';
 import { UsageError } from '../errors';
 import { addEtcdOption } from '../options';
-import { addEtcdSecurityOptions } from '../engine-options';
+import { addEtcdSecurityOptions } from '../daemon-options';
 import { table, withEngineStore, type EtcdReadFlags } from './status';
 
 type HistoryFlags = EtcdReadFlags & { limit: string };

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { DynamiteConfig } from '@dynamite/domain';
-import { buildOverview, type Overview, type PolicyView, type ServiceView } from '@dynamite/operator';
+import { buildOverview, readLeaderView, type LeaderView, type Overview, type PolicyView, type ServiceView } from '@dynamite/operator';
 import { StateStore, createEtcdClient, explainEtcdError, type RecordRejection } from '@dynamite/store';
 import { ConfigSource } from '@dynamite/engine';
 import { UsageError } from '../errors';
 import { addEtcdOption, type CommonOptions } from '../options';
-import { addEtcdSecurityOptions, etcdConnection, type EtcdSecurityOptions } from '../engine-options';
+import { addEtcdSecurityOptions, etcdConnection, type EtcdSecurityOptions } from '../daemon-options';
 
 export type EtcdReadFlags = Pick<CommonOptions, 'etcd_endpoint'> & EtcdSecurityOptions & { json?: boolean };
 
@@ -49,7 +49,7 @@ export async function withEngineStore<T>(flags: EtcdReadFlags, work: (store: Sta
 
 async function readConfig(store: StateStore, endpoint: string): Promise<DynamiteConfig> {
   try {
-    return await new ConfigSource(store).current();
+    return await new ConfigSource(store, { watch: false }).current();
   } catch (err) {
     const message = oneLine(err);
     if (/no configuration in etcd|stored configuration is invalid/.test(message)) throw new UsageError(`etcd at ${endpoint}: ${message}`);
@@ -114,7 +114,16 @@ function bounds(s: ServiceView): string {
   return s.min === null || s.max === null ? '-' : `${s.min}/${s.max}`;
 }
 
-export function renderStatus(overview: Overview): string {
+/** `scheduler: a leads since ... (http://...); standby: b`, or that none runs. */
+export function renderLeader(view: LeaderView): string {
+  if (!view.leader) return 'scheduler: none running (no scheduler holds the leader election)';
+  const standbys = view.candidates.filter((c) => c.role === 'standby').map((c) => c.id);
+  const since = view.leader.since ? ` since ${view.leader.since}` : ' (taking over)';
+  const url = view.leader.url ? ` (${view.leader.url})` : '';
+  return `scheduler: ${view.leader.id} leads${since}${url}; standby: ${standbys.length > 0 ? standbys.join(', ') : 'none'}`;
+}
+
+export function renderStatus(overview: Overview, leader?: LeaderView): string {
   const instanceRows: string[][] = [];
   for (const s of overview.services) {
     const unfinished = new Map(s.actions.map((a) => [a.instance, a]));
@@ -137,6 +146,7 @@ export function renderStatus(overview: Overview): string {
   out.push('', policyRows.length > 0 ? table(['SERVICE', 'POLICY', 'DIR', 'RULE', 'STATE'], policyRows) : 'no scaling policies');
   const summary = overview.services.map((s) => `${s.name} ${s.desired}${s.max !== null ? `/${s.max}` : ''}`).join(', ');
   out.push('', printable(`engine: ${overview.applicationStatus ?? 'not started'}; instances: ${summary || 'none'}`));
+  if (leader) out.push(printable(renderLeader(leader)));
   return `${out.join('\n')}\n`;
 }
 
@@ -147,11 +157,14 @@ export function renderStatus(overview: Overview): string {
 export function register(program: Command): void {
   const cmd = program
     .command('status')
-    .description('services, instances, bounds and policy states, read from etcd (like fleetctl list-units)')
+    .description('services, instances, bounds and policy states, and which scheduler leads, read from etcd (like fleetctl list-units)')
     .option('--json', 'print JSON instead of tables');
   addEtcdSecurityOptions(addEtcdOption(cmd));
   cmd.action(async (flags: EtcdReadFlags) => {
-    const overview = await withEngineStore(flags, (store, config) => buildOverview(store, config, { now: Date.now(), decisions: 0, fleet: null }));
-    process.stdout.write(flags.json ? `${JSON.stringify(overview, null, 2)}\n` : renderStatus(overview));
+    const { overview, leader } = await withEngineStore(flags, async (store, config) => ({
+      overview: await buildOverview(store, config, { now: Date.now(), decisions: 0, fleet: null }),
+      leader: await readLeaderView(store.etcd, null),
+    }));
+    process.stdout.write(flags.json ? `${JSON.stringify({ ...overview, leader: leader.leader, schedulers: leader.candidates }, null, 2)}\n` : renderStatus(overview, leader));
   });
 }

@@ -36,8 +36,8 @@ export interface AgentContext {
 }
 
 /**
- * fleet's agent on one simulated machine (spec §5.2): makes the units loaded here match the engine's
- * decisions. load -> start when launched; launched -> loaded stops; not desired or inactive unloads; a hash
+ * fleet's agent on one simulated machine (spec §5.2): makes the units loaded here match the decisions of
+ * fleet's engine. load -> start when launched; launched -> loaded stops; not desired or inactive unloads; a hash
  * change unloads and loads again. Starting sets the heartbeat that makes currentState `launched`.
  */
 export class Agent {

@@ -3,6 +3,7 @@ import type { Cluster } from '../cluster';
 import type { FaultInjector } from '../faults';
 import type { RequestStats } from '../stats';
 import { goJsonStringify } from './go-json';
+import { isLoopbackAddress } from './loopback';
 
 /** Switches the HTTP layer reads; owned by the server. */
 export interface EmulatorControls {
@@ -11,8 +12,7 @@ export interface EmulatorControls {
 
 /** Is the peer on loopback (or a unix socket)? The control API answers nobody else. */
 export function isLoopback(socketAddress: string | undefined): boolean {
-  if (socketAddress === undefined) return true;
-  return socketAddress === '::1' || socketAddress.startsWith('127.') || socketAddress.startsWith('::ffff:127.');
+  return socketAddress === undefined || isLoopbackAddress(socketAddress);
 }
 
 function reply(res: http.ServerResponse, status: number, body?: unknown): void {
@@ -28,7 +28,7 @@ function error(res: http.ServerResponse, status: number, message: string): void 
 
 /**
  * The emulator's own control API under /emulator (not part of fleet): fault injection, the not-ready
- * switch, request statistics, and per-unit journals and process ids.
+ * switch, request statistics, waiting for reconcile passes, and per-unit journals and process ids.
  */
 export function handleEmulatorApi(
   req: { method: string; path: string; query: Map<string, string[]>; body: Buffer },
@@ -69,6 +69,22 @@ export function handleEmulatorApi(
     if (method === 'GET') return reply(res, 200, deps.stats.snapshot());
     if (method === 'DELETE') { deps.stats.reset(); return reply(res, 204); }
     return error(res, 405, 'only GET and DELETE supported against this resource');
+  }
+  if (path === '/emulator/passes') {
+    if (method !== 'GET') return error(res, 405, 'only GET supported against this resource');
+    return reply(res, 200, { completed: deps.cluster.passes, waiting: deps.cluster.passWaiterCount, agentLagMs: deps.cluster.agentLagMs });
+  }
+  if (path === '/emulator/passes/wait') {
+    if (method !== 'POST') return error(res, 405, 'only POST supported against this resource');
+    const body = parseBody();
+    if (body === undefined) return;
+    const count = (body as { count?: unknown } | null)?.count ?? 1;
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1000) return error(res, 400, 'count must be an integer between 1 and 1000');
+    deps.cluster.waitForPasses(count).then(
+      (completed) => reply(res, 200, { completed }),
+      (err: Error) => { if (!res.headersSent) error(res, 503, err.message); },
+    );
+    return;
   }
   const unitMatch = /^\/emulator\/units\/([^/]+)(\/journal)?$/.exec(path);
   if (unitMatch) {

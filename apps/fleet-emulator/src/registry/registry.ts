@@ -25,9 +25,9 @@ export function registryUnit(name: string, normalizedOptions: UnitOption[], desi
 }
 
 /**
- * The emulator's stand-in for fleet's etcd registry: units with their desired state, the engine's schedule
- * (unit -> machine), and the agents' heartbeats (unit -> machine that runs it as launched). Emits `change`
- * whenever something the engine, agents or persistence care about changed.
+ * The emulator's stand-in for fleet's etcd registry: units with their desired state, the schedule of fleet's
+ * engine (unit -> machine), and the agents' heartbeats (unit -> machine that runs it as launched). Emits `change`
+ * whenever something fleet's engine, the agents or persistence care about changed.
  */
 export class Registry extends EventEmitter {
   readonly units = new Map<string, RegistryUnit>();

@@ -1,9 +1,11 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 
 /**
  * Every process the emulator starts is the leader of its own process group (spawned detached), so a unit's
  * whole tree can be signalled at once. This registry remembers the live groups so that nothing survives the
- * emulator: `killAllGroupsNow` runs from the process `exit` hook.
+ * emulator: `killAllGroupsNow` runs from the process `exit` hook, and the reaper below handles the exits no
+ * hook sees (SIGKILL, a crash of node itself).
  */
 const liveGroups = new Set<number>();
 let exitHookInstalled = false;
@@ -14,10 +16,56 @@ export function trackGroup(pgid: number): void {
     exitHookInstalled = true;
     process.on('exit', killAllGroupsNow);
   }
+  tellReaper(`+${pgid}`);
 }
 
 export function untrackGroup(pgid: number): void {
-  liveGroups.delete(pgid);
+  if (liveGroups.delete(pgid)) tellReaper(`-${pgid}`);
+}
+
+/**
+ * The reaper: one small bash process per emulator process, in a session of its own, that keeps the list of
+ * live groups it is told on a pipe (`+PGID`, `-PGID`). The pipe's other end is held by the emulator alone (node
+ * opens it close-on-exec), so it closes when the emulator is gone, however it went, even by SIGKILL; the
+ * reaper then SIGKILLs every group still listed and exits. Interrupts from a terminal do not reach it.
+ */
+const REAPER_SCRIPT = `
+trap '' INT HUP
+declare -A groups
+while IFS= read -r line; do
+  case "$line" in
+    +*) groups[\${line#+}]=1 ;;
+    -*) unset "groups[\${line#-}]" ;;
+  esac
+done
+for pgid in "\${!groups[@]}"; do kill -KILL -- "-$pgid" 2>/dev/null; done
+`;
+
+let reaper: ChildProcess | null | undefined;
+
+function startReaper(): ChildProcess | null {
+  try {
+    const child = spawn('bash', ['-c', REAPER_SCRIPT], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    // Without bash (spawn fails asynchronously) the in-process hooks are all there is.
+    child.on('error', () => { if (reaper === child) reaper = null; });
+    child.stdin!.on('error', () => { if (reaper === child) reaper = null; });
+    child.unref();
+    (child.stdin as unknown as { unref(): void }).unref();
+    return child;
+  } catch {
+    return null;
+  }
+}
+
+function tellReaper(line: string): void {
+  if (reaper === undefined) reaper = startReaper();
+  reaper?.stdin?.write(`${line}\n`);
+}
+
+/** The reaper's pid (for tests), starting it if needed; null when it could not be started. */
+export function reaperPid(): number | null {
+  if (reaper === undefined) reaper = startReaper();
+  return reaper?.pid ?? null;
 }
 
 /** Sends a signal to a whole group; false when the group no longer exists. */
@@ -35,7 +83,10 @@ export function groupAlive(pgid: number): boolean {
 }
 
 export function killAllGroupsNow(): void {
-  for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
+  for (const pgid of liveGroups) {
+    signalGroup(pgid, 'SIGKILL');
+    tellReaper(`-${pgid}`);
+  }
   liveGroups.clear();
 }
 

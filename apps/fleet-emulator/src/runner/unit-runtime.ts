@@ -1,9 +1,7 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { UnitOption } from '@dynamite/unit-files';
-import { parseEnvironmentFile, type ExecCommand } from './command-line';
+import type { ExecCommand } from './command-line';
 import type { Journal } from './journal';
+import { processEnvironment, specifierContext, workingDirectory } from './process-environment';
 import { aliveGroups, signalGroup, untrackGroup } from './process-groups';
 import { serviceConfig, type ServiceConfig } from './service-config';
 import { EXIT_CHDIR, spawnCommand, type ExitResult } from './spawn-command';
@@ -69,17 +67,7 @@ export class UnitRuntime {
   private readonly startTimes: number[] = [];
 
   constructor(options: UnitOption[], private readonly ctx: RuntimeContext) {
-    const user = safeUserInfo();
-    this.config = serviceConfig(options, {
-      unitName: ctx.unitName,
-      machineId: ctx.machineId,
-      hostname: ctx.hostname,
-      bootId: ctx.bootId,
-      userName: user.username,
-      uid: user.uid,
-      home: user.homedir,
-      runtimeDir: process.env.XDG_RUNTIME_DIR ?? '/run',
-    });
+    this.config = serviceConfig(options, specifierContext(ctx));
     for (const warning of this.config.warnings) this.log(warning);
     if (this.config.loadError) this.log(this.config.loadError);
   }
@@ -361,44 +349,12 @@ export class UnitRuntime {
     return result.signal !== null && CLEAN_SIGNALS.includes(result.signal);
   }
 
-  /** A systemd-like minimal environment, then Environment=, then EnvironmentFile= (which wins). */
   private environment(): Record<string, string> {
-    const user = safeUserInfo();
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      LANG: process.env.LANG ?? 'C.UTF-8',
-      HOME: user.homedir,
-      USER: user.username,
-      LOGNAME: user.username,
-      SHELL: user.shell ?? '/bin/sh',
-    };
-    for (const name of ['TZ', 'TMPDIR'] as const) if (process.env[name] !== undefined) env[name] = process.env[name]!;
-    for (const [name, value] of this.config.environment) env[name] = value;
-    for (const file of this.config.environmentFiles) {
-      let text: string;
-      try {
-        text = fs.readFileSync(file.path, 'utf8');
-      } catch (err) {
-        // Deviation: systemd refuses to start; the emulator warns and goes on so that real unit files
-        // (which read /etc/environment on CoreOS) run here.
-        if (!file.optional) this.log(`Failed to load environment file ${file.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; continuing without it`);
-        continue;
-      }
-      for (const [name, value] of parseEnvironmentFile(text)) env[name] = value;
-    }
-    return env;
+    return processEnvironment(this.config, { warn: (message) => this.log(message) });
   }
 
   private workingDirectory(): string | null {
-    const wd = this.config.workingDirectory;
-    if (wd === null) return '/';
-    const dir = wd.path === '~' ? safeUserInfo().homedir : path.resolve('/', wd.path);
-    try {
-      if (fs.statSync(dir).isDirectory()) return dir;
-    } catch { /* missing */ }
-    if (wd.optional) return '/';
-    this.log(`Changing to the requested working directory ${dir} failed: No such file or directory`);
-    return null;
+    return workingDirectory(this.config, { warn: (message) => this.log(message) });
   }
 
   private spawnOptions(env: Record<string, string>, cwd: string) {
@@ -418,13 +374,5 @@ export class UnitRuntime {
 
   private log(message: string): void {
     this.ctx.journal.append(this.ctx.unitName, this.ctx.machineId, 'emulator', message);
-  }
-}
-
-function safeUserInfo(): { username: string; uid: number; homedir: string; shell: string | null } {
-  try {
-    return os.userInfo();
-  } catch {
-    return { username: process.env.USER ?? 'root', uid: process.getuid?.() ?? 0, homedir: process.env.HOME ?? '/', shell: null };
   }
 }

@@ -3,12 +3,11 @@ import { joinPath, type ConfigError } from './errors';
 import type { ServiceEntry } from './schema';
 import { formatRange, portRange } from './port-ranges';
 import { validateUnitName } from '@dynamite/unit-files';
+import { nameProblem, quote } from './names';
 
 /** The `type` that makes a service an attached one (created and destroyed only with a parent instance). */
 export const ATTACHED_TYPE = 'attached_service';
 
-/** Characters a service key cannot hold: it becomes a unit name prefix (`<key>@<port>.service`) and an etcd directory. */
-const BAD_SERVICE_KEY = /[/@\s]/;
 /** A template unit file: `<prefix>@.<suffix>`, e.g. `apache@.service`. */
 const TEMPLATE_UNIT = /^[^@/\s]+@\.[^@/\s]+$/;
 
@@ -24,23 +23,21 @@ export function buildService(name: string, entry: ServiceEntry): ServiceBuild {
   const warnings: ConfigWarning[] = [];
   const at = (key?: string) => joinPath(key === undefined ? ['Service', name] : ['Service', name, key]);
 
-  if (name.trim() === '' || BAD_SERVICE_KEY.test(name)) {
-    errors.push({ path: at(), message: `service name "${name}" must not be empty or contain "/", "@" or spaces (it becomes unit and etcd key names)` });
+  // Instances are named after the service key (`<key>@<port>.service`), and it is an etcd directory and a URL
+  // segment: a name that passes here always makes a valid fleet unit name.
+  const problem = nameProblem(name);
+  if (problem !== null) {
+    errors.push({ path: at(), message: `service name ${quote(name)} ${problem} (it becomes unit names, etcd keys and URLs)` });
   }
 
   const unitFile = entry.name_of_unit_file.trim();
   const isTemplate = unitFile.includes('@');
   const unitNameProblem = validateUnitName(unitFile);
   if (isTemplate && !TEMPLATE_UNIT.test(unitFile)) {
-    errors.push({ path: at('name_of_unit_file'), message: `"${unitFile}" is not a template unit file name; a template looks like "${name}@.service"` });
+    const example = problem === null ? `${name}@.service` : 'web@.service';
+    errors.push({ path: at('name_of_unit_file'), message: `${quote(unitFile)} is not a template unit file name; a template looks like ${quote(example)}` });
   } else if (unitNameProblem !== null) {
-    errors.push({ path: at('name_of_unit_file'), message: `"${unitFile}" is not a valid fleet unit name: ${unitNameProblem}` });
-  } else if (isTemplate && !BAD_SERVICE_KEY.test(name)) {
-    // Instances are named after the service key (`<key>@<port>.service`), so the key must fit in a unit name.
-    const instanceProblem = validateUnitName(`${name}@1.service`);
-    if (instanceProblem !== null) {
-      errors.push({ path: at(), message: `service name "${name}" cannot name fleet instances (${name}@<port>.service): ${instanceProblem}` });
-    }
+    errors.push({ path: at('name_of_unit_file'), message: `${quote(unitFile)} is not a valid fleet unit name: ${unitNameProblem}` });
   }
 
   const type = entry.type === null ? null : entry.type.trim();
@@ -107,7 +104,7 @@ export function buildService(name: string, entry: ServiceEntry): ServiceBuild {
     });
   }
   if (service.scaleUpPolicy !== null && service.scaleUpPolicy === service.scaleDownPolicy) {
-    errors.push({ path: at('scale_down_policy'), message: `"${service.scaleDownPolicy}" is also the scale_up_policy; one policy cannot scale a service both ways` });
+    errors.push({ path: at('scale_down_policy'), message: `${quote(service.scaleDownPolicy)} is also the scale_up_policy; one policy cannot scale a service both ways` });
   }
   return { service, errors, warnings };
 }

@@ -3,6 +3,10 @@ import { joinPath, type ConfigError } from './errors';
 import { didYouMean } from './suggest';
 import { formatRange, portRange, rangesOverlap } from './port-ranges';
 import { ATTACHED_TYPE } from './build-service';
+import { quote } from './names';
+
+/** How many unknown references get a "did you mean" (each compares the name with every declared one). */
+const SUGGESTIONS_MAX = 20;
 
 /**
  * Checks between entries: policy references, attached services, port ranges. `declaredServices` and
@@ -18,16 +22,21 @@ export function crossCheck(input: {
   const errors: ConfigError[] = [];
   const warnings: ConfigWarning[] = [];
   const byName = new Map(input.services.map((s) => [s.name, s]));
+  const declaredPolicies = new Set(input.declaredPolicies);
+  // A suggestion compares a name with every declared one; a flood of unknown names (a list can hold 100,000)
+  // gets suggestions for its first few only, so the check stays linear in the size of the file.
+  let suggestionsLeft = SUGGESTIONS_MAX;
+  const suggest = (word: string, names: string[]) => (suggestionsLeft-- > 0 ? didYouMean(word, names) : '');
 
   for (const service of input.services) {
     for (const [key, ref] of [['scale_up_policy', service.scaleUpPolicy], ['scale_down_policy', service.scaleDownPolicy]] as const) {
-      if (ref === null || input.declaredPolicies.includes(ref)) continue;
+      if (ref === null || declaredPolicies.has(ref)) continue;
       errors.push({
         path: joinPath(['Service', service.name, key, 'ScalingPolicy']),
-        message: `unknown policy "${ref}"${didYouMean(ref, input.declaredPolicies)}`,
+        message: `unknown policy ${quote(ref)}${suggest(ref, input.declaredPolicies)}`,
       });
     }
-    checkAttachments(service, byName, input.declaredServices, errors);
+    checkAttachments(service, byName, input.declaredServices, errors, suggest);
     if (service.isAttached) {
       if (service.attachedServices.length > 0) {
         errors.push({ path: joinPath(['Service', service.name, 'attached_service']), message: 'an attached service cannot have attached services of its own' });
@@ -58,35 +67,42 @@ export function crossCheck(input: {
   return { errors, warnings };
 }
 
-function checkAttachments(service: ServiceConfig, byName: Map<string, ServiceConfig>, declared: string[], errors: ConfigError[]): void {
+function checkAttachments(
+  service: ServiceConfig,
+  byName: Map<string, ServiceConfig>,
+  declared: string[],
+  errors: ConfigError[],
+  suggest: (word: string, names: string[]) => string,
+): void {
+  const declaredSet = new Set(declared);
   const seen = new Set<string>();
   service.attachedServices.forEach((name, index) => {
     const path = joinPath(['Service', service.name, 'attached_service', index]);
     if (seen.has(name)) {
-      errors.push({ path, message: `"${name}" is listed twice` });
+      errors.push({ path, message: `${quote(name)} is listed twice` });
       return;
     }
     seen.add(name);
-    if (!declared.includes(name)) {
-      errors.push({ path, message: `unknown service "${name}"${didYouMean(name, declared)}` });
+    if (!declaredSet.has(name)) {
+      errors.push({ path, message: `unknown service ${quote(name)}${suggest(name, declared)}` });
       return;
     }
     const attached = byName.get(name);
     if (!attached) return; // declared but invalid: its own errors say why
     if (!attached.isAttached) {
-      errors.push({ path, message: `service "${name}" is not typed ${ATTACHED_TYPE}; add type: ${ATTACHED_TYPE} to it` });
+      errors.push({ path, message: `service ${quote(name)} is not typed ${ATTACHED_TYPE}; add type: ${ATTACHED_TYPE} to it` });
       return;
     }
     if (service.isAttached) return; // reported once, on the attaching service itself
     if (service.isTemplate && !attached.isTemplate) {
       errors.push({
         path,
-        message: `service "${name}" has a non-template unit (${attached.unitFile}), but attached units share their parent's instance number, so it must be a template like "${name}@.service"`,
+        message: `service ${quote(name)} has a non-template unit (${attached.unitFile}), but attached units share their parent's instance number, so it must be a template like ${quote(`${name}@.service`)}`,
       });
     } else if (!service.isTemplate && attached.isTemplate) {
       errors.push({
         path,
-        message: `service "${name}" has a template unit (${attached.unitFile}), but its parent "${service.name}" is not a template, so there is no instance number to give it`,
+        message: `service ${quote(name)} has a template unit (${attached.unitFile}), but its parent ${quote(service.name)} is not a template, so there is no instance number to give it`,
       });
     }
   });
@@ -104,7 +120,7 @@ function checkPortOverlaps(services: ServiceConfig[], errors: ConfigError[]): vo
       if (!rangesOverlap(a.range, b.range)) continue;
       errors.push({
         path: joinPath(['Service', b.service.name, 'base_instance_prefix_number']),
-        message: `${formatRange(b.range)} overlap ${formatRange(a.range)} of service "${a.service.name}"`,
+        message: `${formatRange(b.range)} overlap ${formatRange(a.range)} of service ${quote(a.service.name)}`,
       });
     }
   }
@@ -122,7 +138,7 @@ function checkSharedSingleUnits(services: ServiceConfig[], errors: ConfigError[]
     }
     errors.push({
       path: joinPath(['Service', service.name, 'name_of_unit_file']),
-      message: `"${service.unitFile}" is already the unit of service "${first}"; a non-template unit is a single fleet unit`,
+      message: `${quote(service.unitFile)} is already the unit of service ${quote(first)}; a non-template unit is a single fleet unit`,
     });
   }
 }

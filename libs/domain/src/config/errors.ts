@@ -1,4 +1,5 @@
 import type { ConfigWarning, DynamiteConfig } from './types';
+import { escapeControlCharacters, pathSegment } from './names';
 
 /** One problem in a config, named by the dotted path of its key below the `Dynamite:` root. */
 export interface ConfigError {
@@ -9,17 +10,27 @@ export interface ConfigError {
 
 export type ParseConfigResult = { ok: true; config: DynamiteConfig } | { ok: false; errors: ConfigError[] };
 
-/** `<path>: <message>`, the one-line form the CLI prints. */
+/**
+ * `<path>: <message>`, the one-line form the CLI prints. Paths and messages quote what they take from the
+ * config; control characters that still slip in (a file name, a parser's message) are escaped here, so one
+ * error is always one line.
+ */
 export function formatConfigError(e: ConfigError | ConfigWarning): string {
-  return `${e.path}: ${e.message}`;
+  return escapeControlCharacters(`${e.path}: ${e.message}`);
 }
 
-/** Joins path segments: names with dots, list indexes in brackets (`ServiceFiles.PathList[0]`). */
+/**
+ * Joins path segments: names with dots, list indexes in brackets (`ServiceFiles.PathList[0]`). A name with
+ * characters outside fleet's unit-name set is quoted (`Service."a b".type`).
+ */
 export function joinPath(segments: readonly PropertyKey[]): string {
   let out = '';
   for (const segment of segments) {
     if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out === '' ? String(segment) : `.${String(segment)}`;
+    else {
+      const shown = pathSegment(String(segment));
+      out += out === '' ? shown : `.${shown}`;
+    }
   }
   return out === '' ? ROOT_PATH : out;
 }

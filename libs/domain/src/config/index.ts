@@ -6,3 +6,7 @@ export { portRange, rangesOverlap, type PortRange } from './port-ranges';
 export { ATTACHED_TYPE } from './build-service';
 export { TIME_UNITS, UNIT_MS } from './scalars';
 export { closestMatch, editDistance } from './suggest';
+export {
+  CONFIG_FILE_MAX_BYTES, STORED_CONFIG_MAX_BYTES, ETCD_DEFAULT_MAX_REQUEST_BYTES, CONFIG_MAX_DEPTH, DURATION_MAX_MS,
+  ENGINE_INTERVAL_MIN_MS, PORT_MAX, NAME_MAX_LENGTH, ENTRIES_MAX,
+} from './limits';

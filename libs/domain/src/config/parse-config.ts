@@ -6,7 +6,11 @@ import { checkKeys } from './known-keys';
 import { describe, isMapping } from './scalars';
 import { engineSchema, etcdSchema, fleetEndpointSchema, policySchema, serviceFilesSchema, serviceSchema, type PolicyEntry } from './schema';
 import { buildService } from './build-service';
-import { buildPolicy, toMs } from './build-policy';
+import { buildPolicy } from './build-policy';
+import { buildEngine, DEFAULT_ENGINE_ENTRY } from './build-engine';
+import { storedSizeErrors } from './stored-size';
+import { quote } from './names';
+import { ENTRIES_MAX } from './limits';
 import { crossCheck } from './cross-checks';
 
 /** Defaults of the etcd directories, as the original's README and code used them. */
@@ -123,13 +127,15 @@ function parseDocument(doc: unknown, duplicates: DuplicateKey[]): ParseConfigRes
     warnings.push({ path: 'ETCD.metrics_base_path', message: `not given; using "${DEFAULT_METRICS_BASE_PATH}"` });
   }
 
+  const engineBuild = buildEngine(engine ?? DEFAULT_ENGINE_ENTRY);
+  errors.push(...engineBuild.errors);
+
+  const stored = rooted ? doc : { Dynamite: doc };
+  errors.push(...storedSizeErrors(stored));
+
   if (errors.length > 0) return { ok: false, errors: unique(sortByPath(errors)) };
 
-  const settings = engine ?? { metrics_retention: 10, metrics_retention_unit: 'minute', reconcile_interval: 10, reconcile_interval_unit: 'second' };
-  const engineSettings: EngineSettings = {
-    metricsRetentionMs: toMs(settings.metrics_retention, settings.metrics_retention_unit),
-    reconcileIntervalMs: toMs(settings.reconcile_interval, settings.reconcile_interval_unit),
-  };
+  const engineSettings: EngineSettings = engineBuild.settings;
   const config: DynamiteConfig = {
     serviceFolders: serviceFiles?.PathList ?? [],
     fleetEndpoint: fleet && fleet.ip !== null && fleet.port !== null ? { ip: fleet.ip.trim(), port: fleet.port } : null,
@@ -138,7 +144,7 @@ function parseDocument(doc: unknown, duplicates: DuplicateKey[]): ParseConfigRes
     policies,
     engine: engineSettings,
     warnings: unique(sortByPath(warnings)),
-    raw: rooted ? doc : { Dynamite: doc },
+    raw: stored,
   };
   return { ok: true, config };
 }
@@ -180,11 +186,18 @@ function parseEntry<S extends z.ZodType>(
 function entriesOf(root: Record<string, unknown>, name: string, errors: ConfigError[]): [string, unknown][] {
   const value = root[name];
   if (value === undefined || value === null) return [];
+  const what = name === 'Service' ? 'service' : 'policy';
   if (!isMapping(value)) {
-    errors.push({ path: name, message: `must be a mapping of ${name === 'Service' ? 'service' : 'policy'} names to their settings (got ${describe(value)})` });
+    errors.push({ path: name, message: `must be a mapping of ${what} names to their settings (got ${describe(value)})` });
     return [];
   }
-  return Object.entries(value);
+  const entries = Object.entries(value);
+  if (entries.length > ENTRIES_MAX) {
+    // None of them is checked: the count alone is the error, and checking them would compare them pairwise.
+    errors.push({ path: name, message: `declares ${entries.length} ${what === 'service' ? 'services' : 'policies'}; at most ${ENTRIES_MAX} are allowed` });
+    return [];
+  }
+  return entries;
 }
 
 /** A key given twice: PyYAML kept the last one without a word; we name both lines. */
@@ -200,8 +213,8 @@ function duplicateErrors(duplicates: DuplicateKey[], rooted: boolean): ConfigErr
     const [section, name] = path;
     let message: string;
     if (path.length === 0) message = `the Dynamite: root is given twice (${lines})`;
-    else if (path.length === 2 && section === 'Service') message = `service "${String(name)}" is defined twice (${lines})`;
-    else if (path.length === 2 && section === 'ScalingPolicy') message = `policy "${String(name)}" is defined twice (${lines})`;
+    else if (path.length === 2 && section === 'Service') message = `service ${quote(String(name))} is defined twice (${lines})`;
+    else if (path.length === 2 && section === 'ScalingPolicy') message = `policy ${quote(String(name))} is defined twice (${lines})`;
     else message = `key is given twice (${lines}); the second value would silently win`;
     errors.push({ path: path.length === 0 ? 'Dynamite' : joinPath(path), message });
   }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { ComparativeOperator, TimeUnit } from './types';
 import { didYouMean } from './suggest';
+import { PORT_MAX } from './limits';
+import { quote } from './names';
 
 /**
  * Field schemas for single config values, with the messages users see. Values are read the way the
@@ -45,9 +47,9 @@ export function optional<T, F>(convert: Convert<T>, fallback: F): z.ZodType<T | 
 /** How a value is shown in "(got ...)": text quoted, lists and mappings by kind. */
 export function describe(v: unknown): string {
   if (v === null || v === undefined) return 'nothing';
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return quote(v);
   if (Array.isArray(v)) return 'a list';
-  if (v instanceof Date) return `the date ${v.toISOString()}`;
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'an invalid date' : `the date ${v.toISOString()}`;
   if (typeof v === 'object') return 'a mapping';
   return String(v);
 }
@@ -64,15 +66,32 @@ const NUMERIC = /^[+-]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[e
 
 export const finiteNumber: Convert<number> = (v) => {
   if (typeof v === 'number') return Number.isFinite(v) ? { value: v } : invalid(`must be a finite number (got ${describe(v)})`);
-  if (typeof v === 'string' && NUMERIC.test(v.trim())) return { value: Number(v.trim().replace(/_/g, '')) };
+  if (typeof v === 'string' && NUMERIC.test(v.trim())) {
+    // `1e309` is valid syntax but no finite number (YAML 1.1 reads it as text, so it arrives here).
+    const value = Number(v.trim().replace(/_/g, ''));
+    return Number.isFinite(value) ? { value } : invalid(`must be a finite number (got ${describe(v)})`);
+  }
   return invalid(`must be a number (got ${describe(v)})`);
 };
 
 function checked(base: Convert<number>, ok: (n: number) => boolean, what: string): Convert<number> {
   return (v) => {
     const result = base(v);
-    if (!('value' in result)) return invalid(`must be ${what} (got ${describe(v)})`);
+    if (!('value' in result)) {
+      const [issue] = result.issues;
+      // "must be a finite number" says more about `1e309` than "must be a positive number" would.
+      return issue && issue.message.startsWith('must be a finite number') ? result : invalid(`must be ${what} (got ${describe(v)})`);
+    }
     return ok(result.value) ? result : invalid(`must be ${what} (got ${result.value})`);
+  };
+}
+
+/** `base`, and at most `max` (with why: no count or port may exceed what a port number can hold). */
+function atMost(base: Convert<number>, max: number, why: string): Convert<number> {
+  return (v) => {
+    const result = base(v);
+    if (!('value' in result) || result.value <= max) return result;
+    return invalid(`must be at most ${max} ${why} (got ${result.value})`);
   };
 }
 
@@ -80,7 +99,12 @@ export const positiveNumber = checked(finiteNumber, (n) => n > 0, 'a positive nu
 export const nonNegativeNumber = checked(finiteNumber, (n) => n >= 0, 'zero or a positive number');
 export const positiveInteger = checked(finiteNumber, (n) => Number.isInteger(n) && n > 0, 'a positive whole number');
 export const nonNegativeInteger = checked(finiteNumber, (n) => Number.isInteger(n) && n >= 0, 'zero or a positive whole number');
-export const port = checked(finiteNumber, (n) => Number.isInteger(n) && n >= 1 && n <= 65535, 'a port number from 1 to 65535');
+export const port = checked(finiteNumber, (n) => Number.isInteger(n) && n >= 1 && n <= PORT_MAX, `a port number from 1 to ${PORT_MAX}`);
+/** `min_instance` / `max_instance`: each instance has a port of its own. */
+export const instanceCount = (least: 0 | 1) =>
+  atMost(least === 0 ? nonNegativeInteger : positiveInteger, PORT_MAX, '(each instance has a port of its own)');
+/** `ports_per_instance`. */
+export const portCount = atMost(positiveInteger, PORT_MAX, '(there are 65535 ports)');
 
 /** YAML 1.1 spellings, in any case, whether YAML already read them as booleans or they were quoted. */
 const TRUE_WORDS = ['yes', 'true', 'on'];

@@ -4,19 +4,20 @@ import {
   boolean,
   describe,
   isMapping,
-  nonNegativeInteger,
+  instanceCount,
   nonNegativeNumber,
   finiteNumber,
   operator,
   optional,
   port,
-  positiveInteger,
+  portCount,
   positiveNumber,
   required,
   text,
   textList,
   timeUnit,
 } from './scalars';
+import { quote } from './names';
 
 /**
  * The shape of each part of the `Dynamite:` body, as zod schemas. Each section and each service or policy
@@ -38,8 +39,21 @@ export const serviceFilesSchema = mapping({
   PathList: optional(textList, [] as string[]),
 });
 
+/**
+ * The fleet host: the engine calls `http://<ip>:<port>/fleet/v1/`, so anything that would change that URL
+ * (a path, a query, credentials, spaces) is refused here rather than when the engine starts.
+ */
+const fleetHost = (input: unknown) => {
+  const result = text(input);
+  if (!('value' in result)) return result;
+  const host = result.value.trim();
+  if (/^[A-Za-z0-9.-]+$/.test(host) || /^\[[0-9A-Fa-f:.]+\]$/.test(host)) return { value: host };
+  const hint = /^[0-9A-Fa-f:.]+$/.test(host) ? `; write an IPv6 address in brackets: "[${host}]"` : '';
+  return { issues: [{ message: `must be a host name or an IP address (got ${describe(input)})${hint}` }] };
+};
+
 export const fleetEndpointSchema = mapping({
-  ip: optional(text, null),
+  ip: optional(fleetHost, null),
   port: optional(port, null),
 }).superRefine((value, ctx) => {
   // Both or neither: an endpoint with only half of it is a typo, not a default.
@@ -67,6 +81,7 @@ export const engineSchema = mapping({
   reconcile_interval: optional(positiveNumber, 10),
   reconcile_interval_unit: optional(timeUnit, 'second' as TimeUnit),
 });
+export type EngineEntry = z.output<typeof engineSchema>;
 
 /** `scale_up_policy: {ScalingPolicy: <name>}`, the original's shape; an empty value means no policy. */
 const policyReference = (input: unknown) => {
@@ -85,10 +100,10 @@ const policyReference = (input: unknown) => {
 export const serviceSchema = mapping({
   name_of_unit_file: required(text),
   type: optional(text, null),
-  min_instance: optional(nonNegativeInteger, null),
-  max_instance: optional(positiveInteger, null),
+  min_instance: optional(instanceCount(0), null),
+  max_instance: optional(instanceCount(1), null),
   base_instance_prefix_number: optional(port, null),
-  ports_per_instance: optional(positiveInteger, null),
+  ports_per_instance: optional(portCount, null),
   attached_service: optional(textList, [] as string[]),
   service_dependency: optional(textList, [] as string[]),
   scale_up_policy: optional(policyReference, null),
@@ -105,7 +120,7 @@ const metricName = (input: unknown) => {
   const dir = dot < 0 ? metric : metric.slice(0, dot);
   const rest = dot < 0 ? null : metric.slice(dot + 1);
   if (dir === '') return { issues: [{ message: `must start with the metric's etcd directory name (got ${describe(input)})` }] };
-  if (/[/\s]/.test(dir)) return { issues: [{ message: `the metric's directory "${dir}" must not contain "/" or spaces` }] };
+  if (/[/\s]/.test(dir)) return { issues: [{ message: `the metric's directory ${quote(dir)} must not contain "/" or spaces` }] };
   if (rest === '') return { issues: [{ message: `has nothing after the "." (got ${describe(input)})` }] };
   return { value: metric };
 };

@@ -1,6 +1,6 @@
 export { describeRule } from './decision-record';
 export type { DecisionOutcome, SuppressReason, DecisionRecord } from './decision-record';
-export { INITIAL_MACHINE_STATE, stepMachine, isBreaching } from './machine';
+export { INITIAL_MACHINE_STATE, FUTURE_TOLERANCE_MS, stepMachine, isBreaching } from './machine';
 export type {
   ArmedTimer,
   MachineState,
@@ -10,6 +10,7 @@ export type {
   MachineEffect,
   FireEffect,
   MachineStep,
+  IgnoredSample,
 } from './machine';
 export { isCooldownActive, cooldownEndAfter } from './cooldown';
 export { decideScaling, countsOf, instancesNeededForMin, scaleDownTargetFor } from './decide';

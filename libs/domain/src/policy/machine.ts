@@ -94,11 +94,23 @@ export type MachineEffect =
 
 export type FireEffect = Extract<MachineEffect, { kind: 'fire' }>;
 
+/**
+ * How far a sample's key time may be ahead of its receipt time. Producers' clocks drift a little; a sample from
+ * further ahead (a typo, `9999-12-31`) would move `lastSeenTs` so far that every real sample after it is
+ * out of order, blinding the machine for good. It is rejected instead, and never moves the machine's clock.
+ */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+/** Why a sample event changed nothing; the engine counts each reason as a rejected sample. */
+export type IgnoredSample = 'out_of_order' | 'future_timestamp' | 'bad_timestamp';
+
 export interface MachineStep {
   state: MachineState;
   effects: MachineEffect[];
-  /** Set when the event changed nothing because its sample was not newer than the newest seen. */
-  ignored?: 'out_of_order';
+  /** Set when a sample changed nothing: not newer than the newest seen, or dated too far ahead of its receipt. */
+  ignored?: IgnoredSample;
+  /** One line saying why, when `ignored` is set. */
+  message?: string;
 }
 
 /** Strict comparison, as the original: `gt` breaches above the threshold, `lt` below it. */
@@ -117,8 +129,16 @@ export function stepMachine(state: MachineState, event: MachineEvent, ctx: Machi
 }
 
 function stepSample(state: MachineState, sample: Sample, ctx: MachineContext): MachineStep {
+  // Key times come from parseIsoTimestamp (always finite); a pure step still refuses what it cannot order.
+  if (!Number.isFinite(sample.ts)) {
+    return ignore(state, 'bad_timestamp', `sample ${sample.tsKey} has no usable time`);
+  }
+  if (sample.ts > sample.receivedAt + FUTURE_TOLERANCE_MS) {
+    return ignore(state, 'future_timestamp',
+      `sample ${sample.tsKey} is dated more than ${formatDuration(FUTURE_TOLERANCE_MS)} after it was received (${iso(sample.receivedAt)})`);
+  }
   if (state.lastSeenTs !== null && sample.ts <= state.lastSeenTs) {
-    return { state, effects: [], ignored: 'out_of_order' };
+    return ignore(state, 'out_of_order', `sample ${sample.tsKey} is not newer than the newest seen (${state.lastSeenKey})`);
   }
   let next: MachineState = { ...state, lastSeenKey: sample.tsKey, lastSeenTs: sample.ts };
   const effects: MachineEffect[] = [];
@@ -198,6 +218,10 @@ function stepSample(state: MachineState, sample: Sample, ctx: MachineContext): M
         `${ctx.policy.threshold} for ${formatDuration(ctx.policy.periodMs)}`),
   );
   return { state: next, effects };
+}
+
+function ignore(state: MachineState, reason: IgnoredSample, message: string): MachineStep {
+  return { state, effects: [], ignored: reason, message };
 }
 
 /**

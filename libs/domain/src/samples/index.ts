@@ -1,7 +1,7 @@
 export { parseIsoTimestamp } from './timestamp';
 export { parseSampleKey } from './sample-key';
 export type { SampleKey, SampleKeyError, SampleKeyResult } from './sample-key';
-export { parseSampleValue, parseNumberText } from './sample-value';
+export { parseSampleValue, parseNumberText, SAMPLE_VALUE_MAX_LENGTH, SAMPLE_VALUE_MAX_DEPTH } from './sample-value';
 export type { SampleValueError, SampleValueResult } from './sample-value';
 export { routeSample, machineSamplePrefix, metricWatchPrefixes } from './routing';
 export type { Route } from './routing';

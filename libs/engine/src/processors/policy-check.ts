@@ -1,5 +1,6 @@
 import {
   AGGREGATE_MACHINE,
+  FUTURE_TOLERANCE_MS,
   INITIAL_MACHINE_STATE,
   cooldownEndAfter,
   findPolicy,
@@ -11,6 +12,7 @@ import {
   parseSampleKey,
   parseSampleValue,
   policyDirection,
+  routeSample,
   scaleDownTargetFor,
   stepMachine,
   type DecisionRecord,
@@ -19,6 +21,7 @@ import {
   type MachineEffect,
   type MachineRef,
   type MachineState,
+  type SampleKey,
   type ScaleRequest,
   type ScalingPolicyConfig,
 } from '@dynamite/domain';
@@ -84,6 +87,9 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
     let rejected = 0;
     let fired: DecidedFire | null = null;
     let cooldownUntil = stepCtx.cooldownUntil;
+    /** Samples this machine skips and counts, once the step is committed (a retried attempt counts nothing twice). */
+    const skipped: { reason: string; key: string; message: string }[] = [];
+    const countSkipped = () => { for (const r of skipped) ctx.rejections.reject(r.reason, r.key, r.message); };
 
     /** Decides a fire once; a fire that decides an action starts its cooldown for the rest of this batch. */
     const onFire = async (fire: FireEffect): Promise<void> => {
@@ -102,17 +108,29 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
       .filter((p): p is { sample: typeof p.sample; key: Extract<typeof p.key, { ok: true }> } => p.key.ok)
       .sort((a, b) => a.key.sample.ts - b.key.sample.ts);
     // A machine seen for the first time starts from its newest sample: older ones predate the engine.
-    if (stored.cursor === null && parsed.length > 1) parsed = parsed.slice(-1);
+    // A sample dated beyond the future tolerance cannot be that newest one: it is kept to be rejected and counted.
+    if (stored.cursor === null && parsed.length > 1) {
+      const future = (p: (typeof parsed)[number]) => p.key.sample.ts > now + FUTURE_TOLERANCE_MS;
+      parsed = [...parsed.filter((p) => !future(p)).slice(-1), ...parsed.filter(future)];
+    }
     const times = await ctx.jobs.receiptsOf(parsed.map((p) => p.sample.modRevision));
     for (const [i, { sample, key }] of parsed.entries()) {
       const value = parseSampleValue(sample.value, policy);
-      if (!value.ok) { rejected += 1; ctx.rejections.reject(value.reason, sample.key, value.message); continue; }
+      if (!value.ok) {
+        rejected += 1;
+        if (countsRejection(config, key.sample, ref, (p) => !parseSampleValue(sample.value, p).ok)) skipped.push({ reason: value.reason, key: sample.key, message: value.message });
+        continue;
+      }
       // When the scheduler received this sample: its own receipt if noted, else no later than the check's hint (the
       // scheduler had seen that revision at that time), else now.
       const fromHint = hint !== null && BigInt(sample.modRevision) <= BigInt(hint.revision) ? hint.receivedAt : now;
       const receivedAt = Math.min(now, times[i] ?? fromHint);
       const step = stepMachine(state, { kind: 'sample', sample: { tsKey: key.sample.tsKey, ts: key.sample.ts, value: value.value, receivedAt } }, { ...stepCtx, cooldownUntil });
-      if (step.ignored) { rejected += 1; ctx.rejections.reject(step.ignored, sample.key, `sample ${key.sample.tsKey} is not newer than the newest seen`); continue; }
+      if (step.ignored) {
+        rejected += 1;
+        if (countsRejection(config, key.sample, ref, () => true)) skipped.push({ reason: step.ignored, key: sample.key, message: step.message ?? `sample ${key.sample.tsKey} was not evaluated` });
+        continue;
+      }
       samples += 1;
       ctx.metrics.samplesIngested.inc({ policy: ref.policy });
       state = step.state;
@@ -127,6 +145,7 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
     }
     if (cursor === stored.cursor && effects.length === 0 && JSON.stringify(state) === JSON.stringify(stored.state)) {
       ctx.log.debug({ ...ref, event: event.kind, read: read.samples.length, rejected }, 'nothing new');
+      countSkipped();
       return { outcome: 'unchanged', samples, rejected, records: [] } satisfies PolicyCheckResult;
     }
 
@@ -160,11 +179,25 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
       fireRecord = null;
     }
 
+    countSkipped();
     await afterCommit(ctx, ref, effects, records, fireRecord, scale);
     const result: PolicyCheckResult = { outcome: 'committed', samples, rejected, records: records.map((r) => r.outcome) };
     if (fireRecord) result.decision = { decisionId: fireRecord.id, outcome: fireRecord.outcome, instance: scale?.action.instance, reason: fireRecord.reason };
     return result;
   });
+}
+
+/**
+ * Whether this machine counts a sample it skips. Several machines read the same sample (a service's up and down
+ * policies, other services of the same type); it is counted once, by the first of them (in routing order) that
+ * skips it for the same kind of problem.
+ */
+function countsRejection(config: DynamiteConfig, sample: SampleKey, ref: MachineRef, skipsIt: (policy: ScalingPolicyConfig) => boolean): boolean {
+  const owner = routeSample(sample, config).find((route) => {
+    const policy = findPolicy(config, route.policy);
+    return policy !== undefined && skipsIt(policy);
+  });
+  return owner !== undefined && owner.service === ref.service && owner.policy === ref.policy;
 }
 
 /** Reads the service's records and decides what the fire does: one read, one decision, carried into the commit. */

@@ -11,7 +11,11 @@ import {
   type DynamiteConfig,
 } from '@dynamite/domain';
 import { CONFLICT, commitAdoptedUnit, commitBoundRepair, retryOnConflict, type InstanceRecord, type TemplateRecord } from '@dynamite/store';
+import pMap from 'p-map';
 import type { EngineContext } from '../runtime/context';
+
+/** Services reconciled at once: enough to hide etcd and Redis round trips, few enough not to flood them. */
+const SERVICES_AT_ONCE = 16;
 import { decideOn, scaleCommitFor, templateAfter, toRecordedInstances } from './scale-decision';
 import { recordActionResult, unitOptionsOf } from './fleet-action';
 
@@ -39,27 +43,22 @@ export async function reconcile(ctx: EngineContext, opts: { adopt?: boolean; hea
   const now = ctx.clock.now();
   const report: ReconcileReport = { pendingActionsRequeued: 0, timersEnsured: 0, cooldownsEnsured: 0, boundRepairs: [], healed: [], adopted: [], adoptionDone: !opts.adopt };
 
-  for (const action of await ctx.store.listActions()) {
-    if (action.status !== 'pending') continue;
+  const pending = (await ctx.store.listActions()).filter((a) => a.status === 'pending');
+  await pMap(pending, async (action) => {
     const job = await ctx.jobs.ensureAction(action);
     if (job?.failed) {
       const data = { service: action.service, decisionId: action.decisionId, kind: action.kind, instance: action.instance, attached: action.attached, reason: action.reason };
       await recordActionResult(ctx, data, { status: 'failed', error: job.failed, result: null });
     }
-    report.pendingActionsRequeued += 1;
-  }
+  }, { concurrency: SERVICES_AT_ONCE });
+  report.pendingActionsRequeued = pending.length;
   const { machines, cooldowns } = await ctx.store.listPolicyState();
-  for (const m of machines) {
-    const armed = m.stored.state.armed;
-    if (!armed) continue;
-    await ctx.jobs.ensureTimer({ service: m.service, policy: m.policy, machine: m.machine }, armed.timerId, armed.expiresAt, now);
-    report.timersEnsured += 1;
-  }
-  for (const c of cooldowns) {
-    if (c.cooldown.until <= now) continue;
-    await ctx.jobs.addCooldownEnd({ service: c.service, policy: c.policy, until: c.cooldown.until, decisionId: c.cooldown.decisionId }, now);
-    report.cooldownsEnsured += 1;
-  }
+  const armed = machines.filter((m) => m.stored.state.armed);
+  await pMap(armed, (m) => ctx.jobs.ensureTimer({ service: m.service, policy: m.policy, machine: m.machine }, m.stored.state.armed!.timerId, m.stored.state.armed!.expiresAt, now), { concurrency: SERVICES_AT_ONCE });
+  report.timersEnsured = armed.length;
+  const running = cooldowns.filter((c) => c.cooldown.until > now);
+  await pMap(running, (c) => ctx.jobs.addCooldownEnd({ service: c.service, policy: c.policy, until: c.cooldown.until, decisionId: c.cooldown.decisionId }, now), { concurrency: SERVICES_AT_ONCE });
+  report.cooldownsEnsured = running.length;
 
   let fleetUnits: Set<string> | null = null;
   if (opts.adopt || opts.heal !== false) {
@@ -74,12 +73,12 @@ export async function reconcile(ctx: EngineContext, opts: { adopt?: boolean; hea
     report.adoptionDone = true;
   }
 
-  for (const service of config.services) {
-    if (service.isAttached) continue;
+  // Services are independent (each repair is guarded by its own template): several at a time.
+  await pMap(config.services.filter((s) => !s.isAttached), async (service) => {
     // Never create instances before the ones fleet already runs were adopted.
     if (report.adoptionDone) report.boundRepairs.push(...(await repairBounds(ctx, config, service.name)));
     if (fleetUnits && opts.heal !== false) report.healed.push(...(await healService(ctx, config, service.name, fleetUnits)));
-  }
+  }, { concurrency: SERVICES_AT_ONCE });
   return report;
 }
 
@@ -121,9 +120,17 @@ async function repairBounds(ctx: EngineContext, config: DynamiteConfig, service:
 /** Records fleet units that are instances of configured services but unknown to etcd (at scheduler start). */
 async function adoptUnits(ctx: EngineContext, config: DynamiteConfig, units: string[]): Promise<string[]> {
   const adopted: string[] = [];
+  const byService = new Map<string, string[]>();
   for (const unit of units.sort()) {
     const match = parseInstanceOf(config, unit);
-    if (!match) continue;
+    if (match) byService.set(match.service, [...(byService.get(match.service) ?? []), unit]);
+  }
+  // One service's units one at a time (each adoption is guarded by the service's template), services in parallel.
+  await pMap(byService.values(), async (own) => { for (const unit of own) await adoptOne(unit); }, { concurrency: SERVICES_AT_ONCE });
+  return adopted;
+
+  async function adoptOne(unit: string): Promise<void> {
+    const match = parseInstanceOf(config, unit)!;
     const done = await retryOnConflict(`adopting ${unit}`, async () => {
       const records = await ctx.store.readService(match.service);
       if (!records.template.value || records.instances.some((i) => i.name === unit)) return false;
@@ -144,7 +151,6 @@ async function adoptUnits(ctx: EngineContext, config: DynamiteConfig, units: str
       ctx.log.info({ service: match.service, instance: unit }, `adopted ${unit}, already in fleet`);
     }
   }
-  return adopted;
 }
 
 /**
@@ -168,9 +174,7 @@ async function healService(ctx: EngineContext, config: DynamiteConfig, service: 
       continue;
     }
     try {
-      for (const a of instance.attached_services) await ctx.fleet.ensureSubmitted(a.name, unitOptionsOf(template, a.name));
-      await ctx.fleet.ensureSubmitted(instance.name, unitOptionsOf(template, instance.name));
-      for (const name of names) await ctx.fleet.launch(name);
+      for (const name of names) await ctx.fleet.submitAndLaunch(name, unitOptionsOf(template, name));
       healed.push(instance.name);
       ctx.log.warn({ service, instance: instance.name, missing }, `fleet had lost ${missing.join(', ')}; launched again`);
     } catch (err) {

@@ -35,7 +35,7 @@ export function createEngineContext(opts: {
   const store = new StateStore(createEtcdClient(opts.etcd), recordRejectionSink(metrics, opts.log));
   return {
     store,
-    config: new ConfigSource(store),
+    config: new ConfigSource(store, { watchClient: () => createEtcdClient(opts.etcd) }),
     jobs: new JobProducer(new JobQueues(opts.connection, opts.queuePrefix)),
     fleet: new FleetClient({ ...(opts.fleet ?? {}), endpoint: opts.fleetEndpoint }),
     clock: opts.clock ?? systemClock,

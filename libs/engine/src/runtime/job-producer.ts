@@ -8,7 +8,7 @@ import {
   type MachineRef,
   type TimerJobData,
 } from '@dynamite/domain';
-import { lookupReceipts, recordReceipt, trimReceipts, type JobQueues } from '@dynamite/queues';
+import { lookupReceipts, recordReceipts, trimReceipts, type JobQueues } from '@dynamite/queues';
 import type { ActionRecord } from '@dynamite/store';
 
 /**
@@ -19,19 +19,23 @@ export class JobProducer {
   constructor(private readonly queues: JobQueues) {}
 
   /**
-   * One waiting (and at most one active) check per state machine: while one waits, later requests are dropped (the
-   * waiting check reads every sample after its machine's cursor, so it covers them); while one runs, the newest
-   * request is kept to run after it.
+   * Adds checks in one round trip (addBulk), each deduplicated per state machine: while one waits, later requests
+   * are dropped (the waiting check reads every sample after its machine's cursor, so it covers them); while one
+   * runs, the newest request is kept to run after it.
    */
-  addCheck(data: CheckJobData): Promise<Job> {
-    return this.queues.checks.add(JOB.check, data, {
-      deduplication: { id: jobIds.checkDedup(data), keepLastIfActive: true },
-    });
+  async addChecks(checks: CheckJobData[]): Promise<void> {
+    if (checks.length === 0) return;
+    await this.queues.checks.addBulk(checks.map((data) => ({
+      name: JOB.check,
+      data,
+      // Prioritized (BullMQ takes plain waiting jobs first): a period expiry never waits behind a backlog of checks.
+      opts: { priority: 1, deduplication: { id: jobIds.checkDedup(data), keepLastIfActive: true } },
+    })));
   }
 
-  /** Notes when the scheduler received the sample written at `revision` (see libs/queues/src/receipts.ts). */
-  recordReceipt(revision: string, receivedAt: number): Promise<void> {
-    return recordReceipt(this.queues.connection, this.queues.prefix, revision, receivedAt);
+  /** Notes when the scheduler received the samples written at `revisions` (see libs/queues/src/receipts.ts). */
+  recordReceipts(revisions: string[], receivedAt: number): Promise<void> {
+    return recordReceipts(this.queues.connection, this.queues.prefix, revisions, receivedAt);
   }
 
   /** Receipt times of sample revisions, null where unknown (never throws: a lost receipt only costs precision). */

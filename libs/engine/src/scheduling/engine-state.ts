@@ -1,6 +1,7 @@
 import { findService, keys, parseConfigObject, usedPortNumbers, type DynamiteConfig } from '@dynamite/domain';
 import { loadConfig, loadConfigFromObject, type UnitFileSource } from '@dynamite/config-loader';
 import { CONFLICT, commitTemplate, retryOnConflict, type StateStore, type TemplateRecord } from '@dynamite/store';
+import pMap from 'p-map';
 import { buildTemplate } from './template-record';
 
 /** A config that could not be loaded: every problem, each naming its place. */
@@ -53,18 +54,17 @@ export async function resolveConfig(store: StateStore, opts: { configFile?: stri
  */
 export async function writeEngineState(store: StateStore, loaded: LoadedConfig): Promise<'fresh' | 'recovered'> {
   const recovering = (await store.readApplicationStatus()) !== null;
-  await store.etcd.put(keys.applicationStatus).value(recovering ? 'Recovering' : 'Initializing');
-  if (loaded.source === 'file') {
-    await store.etcd.put(keys.applicationConfiguration).value(JSON.stringify(loaded.config.raw));
+  // Commits, not plain puts: a scheduler's store is fenced by its leadership.
+  await store.commit([], [
+    { put: keys.applicationStatus, value: recovering ? 'Recovering' : 'Initializing' },
+    ...(loaded.source === 'file' ? [{ put: keys.applicationConfiguration, value: JSON.stringify(loaded.config.raw) }] : []),
+  ]);
+  const unitFiles = loaded.unitFiles;
+  if (unitFiles) {
+    await pMap(loaded.config.services.filter((s) => !s.isAttached), (service) =>
+      writeTemplate(store, loaded.config, service.name, buildTemplate(loaded.config, service, unitFiles)), { concurrency: 16 });
   }
-  if (loaded.unitFiles) {
-    for (const service of loaded.config.services) {
-      if (service.isAttached) continue;
-      const template = buildTemplate(loaded.config, service, loaded.unitFiles);
-      await writeTemplate(store, loaded.config, service.name, template);
-    }
-  }
-  await store.etcd.put(keys.applicationStatus).value('Running');
+  await store.commit([], [{ put: keys.applicationStatus, value: 'Running' }]);
   return recovering ? 'recovered' : 'fresh';
 }
 

@@ -1,14 +1,18 @@
 import type { IKeyValue } from 'etcd3/lib/rpc';
-import type { Watcher } from 'etcd3';
+import type { Etcd3, Watcher } from 'etcd3';
 import {
   keys,
   parseSampleKey,
   routeSample,
+  type CheckJobData,
   type DecisionRecord,
   type DynamiteConfig,
   deterministicId,
 } from '@dynamite/domain';
 import type { EngineContext } from '../runtime/context';
+
+/** The most events turned into jobs in one batch (one addBulk of checks). */
+const MAX_BATCH = 2_000;
 
 /**
  * Turns sample keys written to etcd into policy-check jobs. Watches the metrics prefix with the etcd v3 watch API,
@@ -19,6 +23,8 @@ import type { EngineContext } from '../runtime/context';
  */
 export class SampleWatch {
   private watcher: Watcher | null = null;
+  private pending: { key: string; revision: string }[] = [];
+  private drainQueued = false;
   private lastRevision: string | null = null;
   private flushedRevision: string | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -26,7 +32,18 @@ export class SampleWatch {
   private chain: Promise<void> = Promise.resolve();
   readonly counts = { events: 0, jobs: 0, rejected: 0, resyncs: 0 };
 
-  constructor(private readonly ctx: EngineContext, private readonly config: DynamiteConfig, private readonly flushEveryMs = 200) {}
+  private readonly flushEveryMs: number;
+  /**
+   * The watch's own etcd client: etcd3 multiplexes every watch of a client on one stream, and a watch that etcd
+   * cancels at creation (resuming from a compacted revision, which this one does by design) breaks that stream's
+   * bookkeeping for the others ("Failed to find watcher for IWatchResponse"), such as the leader election's.
+   */
+  private readonly watchEtcd: Etcd3 | null;
+
+  constructor(private readonly ctx: EngineContext, private readonly config: DynamiteConfig, opts: { flushEveryMs?: number; watchClient?: () => Etcd3 } = {}) {
+    this.flushEveryMs = opts.flushEveryMs ?? 200;
+    this.watchEtcd = opts.watchClient?.() ?? null;
+  }
 
   get prefix(): string {
     return `${this.config.etcd.metricsBasePath}/`;
@@ -59,11 +76,15 @@ export class SampleWatch {
   }
 
   private async watchFrom(revision: bigint): Promise<void> {
-    const watcher = await this.ctx.store.etcd.watch().prefix(this.prefix).startRevision(revision.toString()).create();
+    const watcher = await (this.watchEtcd ?? this.ctx.store.etcd).watch().prefix(this.prefix).startRevision(revision.toString()).create();
     this.watcher = watcher;
     watcher.on('put', (kv: IKeyValue) => {
-      // Handle events strictly in order, one at a time.
-      this.chain = this.chain.then(() => this.onPut(kv)).catch((err: unknown) => this.ctx.log.error({ err: String(err) }, 'sample event failed'));
+      // Events are handled strictly in order, in batches: every event that arrived while the previous batch was
+      // being turned into jobs goes into the next one (one Redis round trip for its receipts, one for its checks).
+      this.pending.push({ key: kv.key.toString('utf8'), revision: String(kv.mod_revision) });
+      if (this.drainQueued) return;
+      this.drainQueued = true;
+      this.chain = this.chain.then(() => this.drain()).catch((err: unknown) => this.ctx.log.error({ err: String(err) }, 'sample events failed'));
     });
     watcher.on('error', (err: Error) => {
       if (this.stopped || this.watcher !== watcher) return;
@@ -101,30 +122,44 @@ export class SampleWatch {
     await this.watchFrom(BigInt(this.lastRevision ?? '0') + 1n);
   }
 
-  private async onPut(kv: IKeyValue): Promise<void> {
-    this.counts.events += 1;
-    const key = kv.key.toString('utf8');
-    const revision = String(kv.mod_revision);
-    await this.enqueueFor(key, revision);
-    this.lastRevision = revision;
+  private async drain(): Promise<void> {
+    this.drainQueued = false;
+    // Stopped (e.g. leadership lost): not handled, so not counted in the revision; the next leader replays them.
+    if (this.stopped) { this.pending = []; return; }
+    while (this.pending.length > 0 && !this.stopped) await this.enqueueBatch(this.pending.splice(0, MAX_BATCH));
   }
 
-  private async enqueueFor(key: string, revision: string): Promise<void> {
-    const parsed = parseSampleKey(key, this.config.etcd.metricsBasePath);
-    if (!parsed.ok) {
-      this.reject(parsed.reason, key, parsed.message);
-      return;
-    }
-    const routes = routeSample(parsed.sample, this.config);
-    if (routes.length === 0) return; // a metric no policy uses
+  /**
+   * Turns a batch of sample events into checks: one per state machine the batch touches, carrying the newest
+   * revision of the batch and the time it was received (the scheduler had seen etcd up to there by then). A key
+   * that is not a sample is counted here; values are checked where they are evaluated, so each bad sample is
+   * counted once.
+   */
+  private async enqueueBatch(batch: { key: string; revision: string }[]): Promise<void> {
     const receivedAt = this.ctx.clock.now();
-    // The sample's own receipt time, for the worker (a deduplicated check may run well after it).
-    await this.ctx.jobs.recordReceipt(revision, receivedAt).catch((err: unknown) => this.ctx.log.warn({ err: String(err) }, 'could not note a receipt time'));
-    // Values are checked where they are evaluated (the policy check), so each bad sample is counted once.
-    for (const route of routes) {
-      await this.ctx.jobs.addCheck({ service: route.service, policy: route.policy, machine: route.machine, receivedAt, revision });
-      this.counts.jobs += 1;
+    const checks = new Map<string, CheckJobData>();
+    const revisions: string[] = [];
+    for (const { key, revision } of batch) {
+      this.counts.events += 1;
+      const parsed = parseSampleKey(key, this.config.etcd.metricsBasePath);
+      if (!parsed.ok) {
+        this.reject(parsed.reason, key, parsed.message);
+        continue;
+      }
+      const routes = routeSample(parsed.sample, this.config);
+      if (routes.length === 0) continue; // a metric no policy uses
+      revisions.push(revision);
+      for (const route of routes) {
+        checks.set(`${route.service}|${route.policy}|${route.machine}`, { service: route.service, policy: route.policy, machine: route.machine, receivedAt, revision });
+      }
     }
+    // Each sample's own receipt time, for the worker (a deduplicated check may run well after it).
+    if (revisions.length > 0) {
+      await this.ctx.jobs.recordReceipts(revisions, receivedAt).catch((err: unknown) => this.ctx.log.warn({ err: String(err) }, 'could not note receipt times'));
+    }
+    if (checks.size > 0) await this.ctx.jobs.addChecks([...checks.values()]);
+    this.counts.jobs += checks.size;
+    this.lastRevision = batch[batch.length - 1]!.revision;
   }
 
   private reject(reason: string, key: string, message: string): void {
@@ -154,7 +189,7 @@ export class SampleWatch {
         action: null,
         message: `sample watch resumed at revision ${revision}: ${gap}; current samples re-read`,
       };
-      await this.ctx.store.etcd.put(keys.decision(service, record.id)).value(JSON.stringify(record));
+      await this.ctx.store.commit([], [{ put: keys.decision(service, record.id), value: JSON.stringify(record) }]);
     }
     this.ctx.log.warn({ fromRevision: this.lastRevision, toRevision: revision, cause }, `${gap}; resynchronised from a range read`);
     this.lastRevision = revision;
@@ -172,6 +207,8 @@ export class SampleWatch {
     const res = await this.ctx.store.etcd.getAll().prefix(this.prefix).exec();
     const revision = String(res.header.revision);
     const seen = new Set<string>();
+    const checks: CheckJobData[] = [];
+    const receivedAt = this.ctx.clock.now();
     for (const key of res.kvs.map((kv) => kv.key.toString('utf8'))) {
       const parsed = parseSampleKey(key, this.config.etcd.metricsBasePath);
       if (!parsed.ok) continue;
@@ -179,9 +216,10 @@ export class SampleWatch {
         const id = `${route.service}|${route.policy}|${route.machine}`;
         if (seen.has(id)) continue;
         seen.add(id);
-        await this.ctx.jobs.addCheck({ service: route.service, policy: route.policy, machine: route.machine, receivedAt: this.ctx.clock.now(), revision });
+        checks.push({ service: route.service, policy: route.policy, machine: route.machine, receivedAt, revision });
       }
     }
+    for (let i = 0; i < checks.length; i += MAX_BATCH) await this.ctx.jobs.addChecks(checks.slice(i, i + MAX_BATCH));
     return { revision, seen };
   }
 
@@ -200,12 +238,18 @@ export class SampleWatch {
     }
   }
 
-  /** Stops watching; events already received are turned into jobs and the revision is stored. */
-  async stop(): Promise<void> {
+  /**
+   * Stops watching; events already received are turned into jobs and the revision is stored -- unless `flush` is
+   * false (a scheduler that lost its leadership must not write: the next leader resumes from the stored revision).
+   */
+  async stop(opts: { flush?: boolean } = {}): Promise<void> {
     this.stopped = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
     await this.dropWatcher();
-    await Promise.race([this.chain, new Promise((r) => setTimeout(r, 5_000))]);
-    await this.flush();
+    if (opts.flush !== false) {
+      await Promise.race([this.chain, new Promise((r) => setTimeout(r, 5_000))]);
+      await this.flush();
+    }
+    this.watchEtcd?.close();
   }
 }

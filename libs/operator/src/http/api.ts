@@ -1,4 +1,5 @@
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { LeadershipStatus } from '@dynamite/engine';
 import { decisionView } from '../overview';
 import type { ReadModel } from '../read-model';
 import type { OperatorMetrics } from './operator-metrics';
@@ -17,6 +18,8 @@ export interface ApiSources {
   metrics: OperatorMetrics;
   now: () => number;
   startedAt: number;
+  /** The answering scheduler's place in the election; null when it is not a scheduler. */
+  leadership: () => LeadershipStatus | null;
 }
 
 export const DECISIONS_LIMIT = { min: 1, max: 1000, default: 50 } as const;
@@ -65,16 +68,27 @@ export function createApiRouter(src: ApiSources): Router {
     })
     .all(methodNotAllowed('GET'));
 
+  // A standby is ready (200): it serves the board and the read-only API like the leader, so a load balancer in front
+  // of the schedulers may send requests to any of them. `role` and `leader` say who does the scheduling.
   router.route('/readyz')
     .get(wrap(async (_req, res) => {
-      const checks = await src.readModel.readiness();
+      const [checks, view] = await Promise.all([src.readModel.readiness(), src.readModel.leaderView().catch(() => null)]);
+      const leader = view?.leader ?? null;
+      const self = src.leadership();
+      const role = self ? { role: self.role, id: self.id } : {};
       const failing = Object.entries(checks).filter(([, c]) => !c.ok);
       if (failing.length === 0) {
-        res.json({ ready: true, checks });
+        res.json({ ready: true, ...role, leader, checks });
         return;
       }
       const error = `not ready: ${failing.map(([name, c]) => (name === 'watch' ? c.error : `${name} is not reachable (${c.error})`)).join('; ')}`;
-      res.status(503).json({ ready: false, error, failing: failing.map(([name]) => name), checks });
+      res.status(503).json({ ready: false, error, failing: failing.map(([name]) => name), ...role, leader, checks });
+    }))
+    .all(methodNotAllowed('GET'));
+
+  router.route('/api/leader')
+    .get(wrap(async (_req, res) => {
+      res.json(await fromEtcd(() => src.readModel.leaderView()));
     }))
     .all(methodNotAllowed('GET'));
 
@@ -88,7 +102,8 @@ export function createApiRouter(src: ApiSources): Router {
   router.route('/api/services')
     .get(wrap(async (req, res) => {
       const decisions = intParam(req, 'decisions', OVERVIEW_DECISIONS);
-      res.json(await fromEtcd(() => src.readModel.overview(decisions)));
+      const [overview, view] = await fromEtcd(() => Promise.all([src.readModel.overview(decisions), src.readModel.leaderView()]));
+      res.json({ ...overview, leader: view.leader });
     }))
     .all(methodNotAllowed('GET'));
 

@@ -2,7 +2,7 @@ import { Gauge, Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
 import { prefixEnd } from '@dynamite/domain';
 import type { StateStore } from '@dynamite/store';
-import type { EngineMetrics } from '@dynamite/engine';
+import type { EngineMetrics, LeadershipStatus } from '@dynamite/engine';
 import { Cached, type ReadModel } from '../read-model';
 import { withDeadline, type Dependency } from './probes';
 
@@ -19,6 +19,8 @@ export interface ScrapeSources {
   watchRevision: () => string | null;
   /** The metrics prefix the watch reads (`/metrics/`). */
   watchPrefix: () => string | null;
+  /** The scheduler's place in the election; null when not a scheduler. */
+  leadership?: () => LeadershipStatus | null;
   timeoutMs: number;
   /** How old the gauges may be (ms): scrapes in between reuse the last values. */
   maxAgeMs: number;
@@ -46,6 +48,7 @@ export class OperatorMetrics {
   private readonly up: Gauge<'dependency'>;
   private readonly scrapeErrors: Gauge<'source'>;
   private readonly gauges: Cached<void>;
+  private readonly leader: Gauge<'id'>;
 
   constructor(private readonly src: ScrapeSources) {
     this.gauges = new Cached(() => this.refresh(), src.maxAgeMs);
@@ -62,6 +65,7 @@ export class OperatorMetrics {
     this.watchLag = new Gauge({ name: 'dynamite_watch_lag_revisions', help: "etcd's current revision minus the revision of the newest sample the scheduler's watch handled (grows with any etcd write while no samples arrive)", registers });
     this.watchPending = new Gauge({ name: 'dynamite_watch_pending_samples', help: 'Sample keys written after the revision the watch handled: samples not yet turned into jobs (0 when the watch is caught up)', registers });
     this.up = new Gauge({ name: 'dynamite_dependency_up', help: '1 when the dependency answered its probe during this scrape, else 0', labelNames: ['dependency'], registers });
+    this.leader = new Gauge({ name: 'dynamite_leader', help: '1 on the scheduler that leads, 0 on a standby (label id: its name in the election)', labelNames: ['id'], registers });
     this.scrapeErrors = new Gauge({ name: 'dynamite_scrape_errors', help: '1 when this scrape could not compute the gauges of the source (see the log)', labelNames: ['source'], registers });
   }
 
@@ -88,9 +92,11 @@ export class OperatorMetrics {
     ]);
 
     // Everything was read; now replace the gauges in one synchronous step, so a scrape never sees a half-set.
-    for (const g of [this.queueJobs, this.armedTimers, this.cooldownsActive, this.cooldownRemaining, this.desired, this.actual, this.min, this.max, this.actions, this.watchLag, this.watchPending, this.up, this.scrapeErrors]) {
+    for (const g of [this.queueJobs, this.armedTimers, this.cooldownsActive, this.cooldownRemaining, this.desired, this.actual, this.min, this.max, this.actions, this.watchLag, this.watchPending, this.up, this.scrapeErrors, this.leader]) {
       g.reset();
     }
+    const self = this.src.leadership?.() ?? null;
+    if (self) this.leader.set({ id: self.id }, self.role === 'leader' ? 1 : 0);
     for (const dep of ['redis', 'etcd', 'fleet'] as Dependency[]) this.up.set({ dependency: dep }, probes[dep].ok ? 1 : 0);
     this.scrapeErrors.set({ source: 'redis' }, counts === null ? 1 : 0);
     this.scrapeErrors.set({ source: 'etcd' }, overview === null ? 1 : 0);

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { ConfigSource, recordRejectionSink, type EngineContext, type Logger } from '@dynamite/engine';
+import { ConfigSource, recordRejectionSink, type EngineContext, type LeadershipStatus, type Logger } from '@dynamite/engine';
 import { JobQueues, createRedisConnection } from '@dynamite/queues';
 import { StateStore, createEtcdClient, type EtcdConnectionOptions } from '@dynamite/store';
 import { ReadModel } from '../read-model';
@@ -43,6 +43,8 @@ export interface HttpTargets {
   redisUrl: string;
   watch?: WatchHandle | null;
   log?: Logger;
+  /** The scheduler's place in the election (leader or standby); absent: not a scheduler. */
+  leadership?: { status(): LeadershipStatus } | null;
 }
 
 export interface RunningHttp {
@@ -55,7 +57,7 @@ export interface RunningHttp {
 }
 
 const ENDPOINTS = [
-  'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/services', 'GET /api/services/:name',
+  'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/leader', 'GET /api/services', 'GET /api/services/:name',
   'GET /api/services/:name/decisions?limit=N', `GET ${BOARD_PATH} (Bull Board)`,
 ];
 
@@ -128,9 +130,10 @@ export function createOperatorApp(
   const timeoutMs = opts.probeTimeoutMs ?? 2_000;
   const maxAgeMs = opts.readMaxAgeMs ?? 1_000;
   const now = () => ctx.clock.now();
-  const config = new ConfigSource(store);
+  // A revision check per refresh (at most one a second): no watch to keep on the listener's own client.
+  const config = new ConfigSource(store, { watch: false });
   const probes = new Probes({ redis: queues.connection, store, fleet: () => ctx.fleet, watch: targets.watch, timeoutMs });
-  const readModel = new ReadModel({ store, config: () => config.current(), probes, now, maxAgeMs, timeoutMs });
+  const readModel = new ReadModel({ store, config: () => config.current(), probes, now, maxAgeMs, timeoutMs, leadership: () => targets.leadership?.status() ?? null });
   const metrics = new OperatorMetrics({
     metrics: ctx.metrics,
     store,
@@ -138,6 +141,7 @@ export function createOperatorApp(
     readModel,
     watchRevision: () => targets.watch?.revision ?? null,
     watchPrefix: () => targets.watch?.prefix ?? null,
+    leadership: () => targets.leadership?.status() ?? null,
     timeoutMs,
     maxAgeMs,
   });
@@ -150,7 +154,7 @@ export function createOperatorApp(
   app.use(securityHeaders);
   // With credentials, everything needs them but the probes (and the reads, when opened): deny by default.
   app.use(basicAuth(credentials, (req) => !isOpenRequest(req, publicReads)));
-  app.use(createApiRouter({ readModel, metrics, now, startedAt: now() }));
+  app.use(createApiRouter({ readModel, metrics, now, startedAt: now(), leadership: () => targets.leadership?.status() ?? null }));
   app.use(BOARD_PATH, createBoardRouter(queues.all()));
   app.get('/', (_req, res) => {
     const auth = credentials === null ? 'none (loopback only)' : publicReads ? 'basic (board and changes; reads are public)' : 'basic (all but /healthz and /readyz)';

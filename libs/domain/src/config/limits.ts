@@ -1,0 +1,40 @@
+/**
+ * Limits on what a config may hold, so that whatever `dynamite validate` accepts, `dynamite run` can run:
+ * every value fits the places it ends up in (etcd, BullMQ, Date arithmetic, unit names, URLs).
+ */
+
+const MiB = 1024 * 1024;
+
+/** A config file is read only up to this size (a real one is a few KB). */
+export const CONFIG_FILE_MAX_BYTES = 1 * MiB;
+
+/**
+ * The config is stored in etcd as JSON (`/_dynamite/init/application_configuration`). etcd refuses requests
+ * over 1.5 MiB by default (`--max-request-bytes`); the JSON must fit with room for the key and the request.
+ */
+export const STORED_CONFIG_MAX_BYTES = 1 * MiB;
+export const ETCD_DEFAULT_MAX_REQUEST_BYTES = 1.5 * MiB;
+
+/** The deepest nesting of lists and mappings, aliases expanded (js-yaml stops plain nesting at 100 too). */
+export const CONFIG_MAX_DEPTH = 100;
+
+/**
+ * The longest duration: 10 years (3650 days). Every time the engine computes from a duration (an expiry, a
+ * cooldown's end, a retention cutoff) then stays a valid Date for the next 270,000 years.
+ */
+export const DURATION_MAX_MS = 3650 * 24 * 3_600_000;
+
+/** The shortest reconcile interval and metrics retention: the engine runs jobs at these intervals. */
+export const ENGINE_INTERVAL_MIN_MS = 1_000;
+
+/** Instance counts and ports per instance: every instance has its own port, and there are 65535. */
+export const PORT_MAX = 65535;
+
+/** The longest service or policy name: `<name>@<port>.service` must stay well inside fleet's 256. */
+export const NAME_MAX_LENGTH = 128;
+
+/**
+ * The most services, and the most policies, one config may declare. A few checks compare entries pairwise
+ * (overlapping port ranges, references); this keeps them instant on any file. Real configs have a handful.
+ */
+export const ENTRIES_MAX = 1000;
