@@ -106,6 +106,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
     const watch = {
       get revision() { return term?.watch?.revision ?? null; },
       get prefix() { return term?.watch?.prefix ?? prefix; },
+      get active() { return term !== null; },
     };
     const elected = new SchedulerElection({
       etcd: ctx.store.etcd,

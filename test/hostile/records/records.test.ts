@@ -123,10 +123,20 @@ describe('hostile /_dynamite records: skipped, counted, logged once, never acted
     });
   }
 
+  /** The workers' config reaches them through a watch: wait until it shows the stored config, then it must reject. */
+  async function storedConfigRejected(pattern: RegExp): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (await bench.ctx.config.current().then(() => true, () => false)) {
+      if (Date.now() > deadline) assert.fail('the stored config never reached the config source');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await assert.rejects(bench.engineCycle(), pattern);
+  }
+
   test('application_configuration: not JSON is a clear error naming the key; a scheduler start with the file replaces it', async () => {
     try {
       await bench.ctx.store.etcd.put(keys.applicationConfiguration).value('{"Dynamite":');
-      await assert.rejects(bench.engineCycle(), /stored configuration is invalid/);
+      await storedConfigRejected(/stored configuration is invalid/);
       const { resolveConfig } = await import('@dynamite/engine');
       await assert.rejects(resolveConfig(bench.ctx.store, {}), (err: Error) => {
         assert.equal(err.message, `invalid configuration:\n  ${keys.applicationConfiguration}: the stored config is not JSON; start with -c/--config_file to replace it`);
@@ -144,7 +154,7 @@ describe('hostile /_dynamite records: skipped, counted, logged once, never acted
     try {
       for (const bad of ['[]', JSON.stringify({ Dynamite: { Service: { web: { min_instance: 'many' } } } })]) {
         await bench.ctx.store.etcd.put(keys.applicationConfiguration).value(bad);
-        await assert.rejects(bench.engineCycle(), /stored configuration is invalid: /);
+        await storedConfigRejected(/stored configuration is invalid: /);
         await assertFleetUntouched(bench, bad);
       }
     } finally {

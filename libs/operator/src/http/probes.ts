@@ -112,6 +112,8 @@ export class Probes {
 export interface WatchHandle {
   revision: string | null;
   prefix: string;
+  /** False on a standby scheduler, which watches nothing by design (absent: always watching). */
+  active?: boolean;
 }
 
 /**
@@ -125,6 +127,7 @@ export class WatchProgress {
   constructor(private readonly watch: WatchHandle, private readonly store: StateStore, private readonly stallMs = 5_000, private readonly now = () => Date.now()) {}
 
   async check(): Promise<void> {
+    if (this.watch.active === false) return;
     const handled = this.watch.revision;
     if (handled === null) throw new Error('the sample watch has not started');
     const res = await this.store.etcd.getAll().prefix(this.watch.prefix).sort('Mod', 'Descend').limit(1).exec();
