@@ -21,6 +21,9 @@ export async function reaction(opts: { services: number; rounds: number; concurr
     const toPut: number[] = [];
     const toLaunched: number[] = [];
     for (let round = 0; round < opts.rounds; round += 1) {
+      // The machines report before they breach (a machine seen for the first time starts at its newest sample).
+      await Promise.all(Array.from({ length: opts.services }, (_, i) => stack.etcd.put(`/metrics/${serviceName(i)}/r${round}-${i}/cpu_user/${new Date().toISOString()}`).value('50')));
+      await until(async () => (Number(await stack.etcd.getAll().prefix(keys.policyPrefix).count()) >= opts.services * 2 * (round + 1) ? true : null), 120_000, 'state machines of the round', 100);
       const since = Date.now();
       // Two breaching samples a machine, half a period apart: every window arms at once and holds enough samples
       // to fire (at least 2, the newest fresh) -- all that a fire needs, and no more load than that.
