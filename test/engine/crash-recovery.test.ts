@@ -53,21 +53,23 @@ describe('crash recovery', () => {
   });
 
   test('6: the scheduler restarted while samples keep arriving: none lost, none evaluated twice', async () => {
-    // Every sample flips the state machine (armed, disarmed, armed, ...) and leaves one record; the period is long.
+    // Every sample flips the scale-down state machine (armed, disarmed, armed, ...) and leaves one record. Its period
+    // (60 s) outlasts the test: however slow the restart, no window closes between two samples (a window of the
+    // 4 s scale-up policy could, and then the next sample would leave no record of its own).
     await h.register('webserver', 'u-flip', 'web@8080.service');
     await h.sample('webserver', 'u-flip', 'cpu_user', 5);
-    await waitFor(async () => (await h.etcd.get('/_dynamite/policy/web/web_up/machine/u-flip').string()) !== null, 10_000, 'machine created', h);
-    // Both policies see the same metric: count the scale-up machine's records only.
-    const flipsOf = async () => (await h.decisions('web')).filter((d) => d.machine === 'u-flip' && d.policy === 'web_up' && (d.outcome === 'armed' || d.outcome === 'disarmed'));
+    await waitFor(async () => (await h.etcd.get('/_dynamite/policy/web/web_down/machine/u-flip').string()) !== null, 10_000, 'machine created', h);
+    // Both policies see the same metric: count the scale-down machine's records only.
+    const flipsOf = async () => (await h.decisions('web')).filter((d) => d.machine === 'u-flip' && d.policy === 'web_down' && (d.outcome === 'armed' || d.outcome === 'disarmed'));
     const before = (await flipsOf()).length;
     // No cooldown may be running, and none may start during the stream: during one, a breaching sample arms nothing
-    // (and leaves no flip record). So no other machine of web_up may hold an armed window that could fire.
+    // (and leaves no flip record). So no other machine of web_down may hold an armed window that could fire.
     await waitFor(async () => {
       const state = await h.etcd.getAll().prefix('/_dynamite/policy/web/').json();
       return Object.entries(state).every(([k, v]) =>
         k.endsWith('/cooldown') ? (v as { until: number }).until < Date.now() - 100
-          : !k.includes('/web_up/machine/') || k.endsWith('/u-flip') || !(v as { state: { armed: unknown } }).state.armed);
-    }, 30_000, 'no cooldown running and no other web_up window armed', h);
+          : !k.includes('/web_down/machine/') || k.endsWith('/u-flip') || !(v as { state: { armed: unknown } }).state.armed);
+    }, 30_000, 'no cooldown running and no other web_down window armed', h);
     const scheduler = h.processes.find((p) => p.name.startsWith('scheduler'))!;
     const N = 40;
     let written = 0;

@@ -209,6 +209,7 @@ export class RecordsBench {
 
   async stop(): Promise<void> {
     await this.ctx?.jobs.close().catch(() => undefined);
+    await this.ctx?.config.close();
     this.ctx?.store.etcd.close();
     await this.redis?.quit().catch(() => undefined);
     await this.emulator.stop();

@@ -126,7 +126,18 @@ export class SampleWatch {
     this.drainQueued = false;
     // Stopped (e.g. leadership lost): not handled, so not counted in the revision; the next leader replays them.
     if (this.stopped) { this.pending = []; return; }
-    while (this.pending.length > 0 && !this.stopped) await this.enqueueBatch(this.pending.splice(0, MAX_BATCH));
+    while (this.pending.length > 0 && !this.stopped) {
+      const batch = this.pending.splice(0, MAX_BATCH);
+      try {
+        await this.enqueueBatch(batch);
+      } catch (err) {
+        // Redis refused the checks: the batch goes back in front and is tried again (the revision did not move, so
+        // no later batch can be stored past it).
+        this.pending.unshift(...batch);
+        this.ctx.log.warn({ err: String(err), events: batch.length }, 'could not add checks; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   }
 
   /**
