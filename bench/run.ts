@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     const t = Date.now();
     process.stderr.write(`bench: ${name} ...\n`);
     results[name] = await work();
-    process.stderr.write(`bench: ${name} done in ${((Date.now() - t) / 1000).toFixed(0)} s\n`);
+    process.stderr.write(`bench: ${name} done in ${((Date.now() - t) / 1000).toFixed(0)} s: ${JSON.stringify(results[name])}\n`);
   };
   if (!quick) {
     await step('fleet-emulator', () => emulator());

@@ -290,6 +290,8 @@ describe('dynamite scheduler --http_public_reads / DYNAMITE_HTTP_PUBLIC_READS', 
     try {
       const url = `http://127.0.0.1:${port}`;
       await waitFor(async () => (await fetch(`${url}/healthz`)).status === 200, 20_000, 'the listener is up', h);
+      // The listener answers before the elected scheduler has stored the config: wait until the API has it.
+      await waitFor(async () => (await fetch(`${url}/api/services`, { headers: { authorization: basic(USER, PASSWORD) } })).status === 200, 20_000, 'the engine state readable', h);
       const status = async (path: string) => (await fetch(`${url}${path}`)).status;
       return { api: await status('/api/services'), board: await status('/admin/queues'), readyz: await status('/healthz') };
     } finally {

@@ -99,6 +99,8 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
   };
 
   try {
+    // etcd answers (or one clear error says why not) before anything runs, leader or not.
+    await ctx.store.currentRevision();
     // A bad config fails the start, leader or not.
     const loaded = await resolveConfig(ctx.store, opts);
     for (const w of loaded.config.warnings) log.warn({ path: w.path }, `config: ${w.message}`);
