@@ -192,9 +192,9 @@ function entriesOf(root: Record<string, unknown>, name: string, errors: ConfigEr
     return [];
   }
   const entries = Object.entries(value);
-  if (entries.length > ENTRIES_MAX) {
+  if (entries.length > ENTRIES_MAX[what]) {
     // None of them is checked: the count alone is the error, and checking them would compare them pairwise.
-    errors.push({ path: name, message: `declares ${entries.length} ${what === 'service' ? 'services' : 'policies'}; at most ${ENTRIES_MAX} are allowed` });
+    errors.push({ path: name, message: `declares ${entries.length} ${what === 'service' ? 'services' : 'policies'}; at most ${ENTRIES_MAX[what]} are allowed` });
     return [];
   }
   return entries;
