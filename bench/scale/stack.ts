@@ -87,6 +87,18 @@ export function procUsage(pid: number): { cpuS: number; rssMb: number } | null {
   }
 }
 
+/** Every process group a stack started: killed when the benchmark exits, however it exits (an interrupted run). */
+const started = new Set<number>();
+let exitHooked = false;
+/** Engine processes and the emulator lead their own process groups; etcd and Redis are plain children. */
+function killOnExit(pid: number, group = true): void {
+  started.add(group ? -pid : pid);
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', () => { for (const p of started) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } } });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+}
+
 export class ScaleStack {
   readonly procs: Proc[] = [];
   etcd!: Etcd3;
@@ -116,6 +128,8 @@ export class ScaleStack {
   static async start(config: ScaleConfig, emulatorFlags: string[] = []): Promise<ScaleStack> {
     // A Redis of its own: its memory and command counts are the engine's alone, and FLUSHALL touches no one else.
     const stack = new ScaleStack(config, await EtcdServer.start(), await RedisServer.start());
+    killOnExit(stack.etcdServer.pid!, false);
+    killOnExit(stack.redisServer.pid!, false);
     stack.etcd = new Etcd3({ hosts: stack.etcdServer.url });
     stack.redis = new IORedis(stack.redisServer.url, { maxRetriesPerRequest: null });
     const port = await freePort();
@@ -143,7 +157,8 @@ export class ScaleStack {
       stdio: ['ignore', out, out], detached: true,
     });
     fs.closeSync(out);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { started.delete(-child.pid!); resolve(code); }));
+    killOnExit(child.pid!);
     const proc = { name, child, logFile, exited };
     this.procs.push(proc);
     return proc;
@@ -178,8 +193,10 @@ export class ScaleStack {
     for (const proc of this.procs.filter((p) => p !== this.emulator)) await this.stopProcess(proc, 'SIGTERM').catch(() => undefined);
     await this.stopProcess(this.emulator, 'SIGTERM').catch(() => undefined);
     this.etcd.close();
+    started.delete(this.etcdServer.pid!);
     await this.etcdServer.stop();
     this.redis.disconnect();
+    started.delete(this.redisServer.pid!);
     await this.redisServer.stop();
     if (!process.env.DYNAMITE_KEEP_TEST_DIRS) fs.rmSync(this.dir, { recursive: true, force: true });
   }
