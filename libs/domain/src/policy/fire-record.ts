@@ -11,7 +11,7 @@ import type { FireEffect } from './machine';
  * retried job rewrites the same record.
  */
 
-function actionSentence(service: string, decision: Extract<ScaleDecision, { outcome: 'action' }>): string {
+function actionSentence(decision: Extract<ScaleDecision, { outcome: 'action' }>): string {
   return `${decision.kind === 'scale_up' ? 'creating' : 'removing'} ${decision.instance}`;
 }
 
@@ -45,7 +45,7 @@ export function fireDecisionRecord(
       outcome: 'scaled',
       reason: policy.name,
       action: { kind: decision.kind, instance: decision.instance, attached: [...decision.attached] },
-      message: `${why}: scaling ${ref.service} ${fire.direction}, ${actionSentence(ref.service, decision)}; ${before.active} active before`,
+      message: `${why}: scaling ${ref.service} ${fire.direction}, ${actionSentence(decision)}; ${before.active} active before`,
     };
   }
   return { ...base, outcome: 'suppressed', reason: decision.reason, action: null, message: `${why}, but ${decision.message}: not scaling ${fire.direction}` };
@@ -71,7 +71,7 @@ export function boundRepairRecord(
   } as const;
   const why = `${ref.service} has ${before.active} active instance(s), ${ref.bound === 'min_instance' ? 'fewer than min_instance' : 'more than max_instance'} ${ref.limit}`;
   if (decision.outcome === 'action') {
-    return { ...base, outcome: 'bound_repair', reason: ref.bound, action: { kind: decision.kind, instance: decision.instance, attached: [...decision.attached] }, message: `${why}: ${actionSentence(ref.service, decision)}` };
+    return { ...base, outcome: 'bound_repair', reason: ref.bound, action: { kind: decision.kind, instance: decision.instance, attached: [...decision.attached] }, message: `${why}: ${actionSentence(decision)}` };
   }
   return { ...base, outcome: 'suppressed', reason: decision.reason, action: null, message: `${why}, but ${decision.message}` };
 }

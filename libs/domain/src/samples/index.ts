@@ -5,4 +5,4 @@ export { parseSampleValue, parseNumberText, SAMPLE_VALUE_MAX_LENGTH, SAMPLE_VALU
 export type { SampleValueError, SampleValueResult } from './sample-value';
 export { routeSample, machineSamplePrefix, metricWatchPrefixes } from './routing';
 export type { Route } from './routing';
-export { parseRegistrationKey, normalizeInstanceName, REGISTRATION_LEAF } from './registration';
+export { parseRegistrationKey, registrationKey, registrationsPrefix, normalizeInstanceName, REGISTRATION_LEAF } from './registration';

@@ -8,12 +8,22 @@ import { trimTrailingSlashes } from './paths';
 
 export const REGISTRATION_LEAF = 'service_instance_name';
 
+/** The prefix every registration key starts with: `<application_base_path>/`. */
+export function registrationsPrefix(applicationBasePath: string): string {
+  return `${trimTrailingSlashes(applicationBasePath)}/`;
+}
+
+/** `<application_base_path>/<type>/<uuid>/service_instance_name`: where an instance registers under its uuid. */
+export function registrationKey(applicationBasePath: string, serviceType: string, uuid: string): string {
+  return `${registrationsPrefix(applicationBasePath)}${serviceType}/${uuid}/${REGISTRATION_LEAF}`;
+}
+
 /** The (service type, uuid) a registration key is about, or null for any other key. */
 export function parseRegistrationKey(
   key: string,
   applicationBasePath: string,
 ): { serviceType: string; uuid: string } | null {
-  const prefix = `${trimTrailingSlashes(applicationBasePath)}/`;
+  const prefix = registrationsPrefix(applicationBasePath);
   if (!key.startsWith(prefix)) return null;
   const segments = key.slice(prefix.length).split('/');
   if (segments.length !== 3 || segments[2] !== REGISTRATION_LEAF) return null;

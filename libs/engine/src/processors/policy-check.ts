@@ -9,6 +9,8 @@ import {
   machineSamplePrefix,
   normalizeInstanceName,
   parseRegistrationKey,
+  registrationKey,
+  registrationsPrefix,
   parseSampleKey,
   parseSampleValue,
   policyDirection,
@@ -217,9 +219,9 @@ async function scaleRequestFor(ctx: EngineContext, config: DynamiteConfig, ref: 
 
 /** `<application_base_path>/<type>/<uuid>/service_instance_name`, looked up under the policy's type first. */
 export async function resolveRegistration(ctx: EngineContext, base: string, serviceType: string, uuid: string): Promise<string | null> {
-  const direct = await ctx.store.getString(`${base.replace(/\/+$/, '')}/${serviceType}/${uuid}/service_instance_name`);
+  const direct = await ctx.store.getString(registrationKey(base, serviceType, uuid));
   if (direct !== null) return normalizeInstanceName(direct);
-  const all = await ctx.store.etcd.getAll().prefix(`${base.replace(/\/+$/, '')}/`).keys();
+  const all = await ctx.store.etcd.getAll().prefix(registrationsPrefix(base)).keys();
   const match = all.find((k) => parseRegistrationKey(k, base)?.uuid === uuid);
   if (!match) return null;
   const value = await ctx.store.getString(match);
