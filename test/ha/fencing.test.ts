@@ -83,7 +83,8 @@ describe('fencing of the scheduler leadership', () => {
       // Revoke a's lease from outside: etcd deletes its key; a must notice and stop, b must lead.
       const aKey = fences.get('a')!.key;
       await client.leaseClient.leaseRevoke({ ID: BigInt(`0x${aKey.slice(ELECTION_PREFIX.length)}`).toString() });
-      await waitFor(async () => (a.status().role === 'standby' && b.status().role === 'leader' ? true : null), 10_000, 'b leads, a stands by');
+      // The role changes before the election's callbacks have run: wait for b's onElected too.
+      await waitFor(async () => (a.status().role === 'standby' && b.status().role === 'leader' && events.includes('b elected') ? true : null), 10_000, 'b leads, a stands by');
       assert.ok(events.includes('a demoted (lost)'), events.join(', '));
       assert.deepEqual(events.filter((e) => e.endsWith('elected')), ['a elected', 'b elected']);
 
