@@ -1,4 +1,7 @@
 import type { Etcd3 } from 'etcd3';
+import type { IKeyValue } from 'etcd3/lib/rpc';
+import { keys } from '@dynamite/domain';
+import { MAX_TXN_OPS } from './state-store';
 
 export interface RawSample {
   /** Full etcd key. */
@@ -14,14 +17,39 @@ export interface RawSample {
  * first. The cursor is a revision, not a key: producers' timestamps need not sort as strings (`...01Z` sorts after
  * `...01.5Z`), and a malformed key is read once, never again. Deeper keys are skipped: they belong to other layouts.
  */
-export async function readSamplesAfter(etcd: Etcd3, prefix: string, afterRevision: string | null, limit = 1000): Promise<{ samples: RawSample[]; lastRevision: string | null }> {
-  let query = etcd.getAll().prefix(prefix).sort('Mod', 'Ascend').limit(limit);
-  if (afterRevision !== null) query = query.minModRevision((BigInt(afterRevision) + 1n).toString());
-  const res = await query.exec();
+export async function readSamplesAfter(etcd: Etcd3, prefix: string, afterRevision: string | null, limit = 1000): Promise<SamplesRead> {
+  const res = await sampleRange(etcd, prefix, afterRevision, limit).exec();
+  return samplesOf(prefix, res.kvs);
+}
+
+/** readSamplesAfter for many machines at once: one transaction per MAX_TXN_OPS ranges. */
+export async function readSamplesAfterEach(etcd: Etcd3, queries: { prefix: string; afterRevision: string | null }[], limit = 1000): Promise<SamplesRead[]> {
+  const chunks: (typeof queries)[] = [];
+  for (let i = 0; i < queries.length; i += MAX_TXN_OPS) chunks.push(queries.slice(i, i + MAX_TXN_OPS));
+  const answers = await Promise.all(chunks.map(async (chunk) => {
+    const ranges = chunk.map((q) => sampleRange(etcd, q.prefix, q.afterRevision, limit));
+    const res = await etcd.if(keys.root, 'Mod', '>', -1).then(...ranges).commit();
+    return chunk.map((q, i) => samplesOf(q.prefix, res.responses[i]?.response_range?.kvs ?? []));
+  }));
+  return answers.flat();
+}
+
+export interface SamplesRead {
+  samples: RawSample[];
+  /** Mod revision of the last key read (the machine's next cursor), null when none was. */
+  lastRevision: string | null;
+}
+
+function sampleRange(etcd: Etcd3, prefix: string, afterRevision: string | null, limit: number) {
+  const query = etcd.getAll().prefix(prefix).sort('Mod', 'Ascend').limit(limit);
+  return afterRevision === null ? query : query.minModRevision((BigInt(afterRevision) + 1n).toString());
+}
+
+function samplesOf(prefix: string, kvs: IKeyValue[]): SamplesRead {
   const out: RawSample[] = [];
   // The cursor moves over every key read, deeper ones included, so no key is read twice.
-  const last = res.kvs[res.kvs.length - 1];
-  for (const kv of res.kvs) {
+  const last = kvs[kvs.length - 1];
+  for (const kv of kvs) {
     const key = kv.key.toString('utf8');
     const segment = key.slice(prefix.length);
     if (segment === '' || segment.includes('/')) continue;

@@ -246,6 +246,27 @@ export class StateStore {
   }
 
   /**
+   * The stored state of many machines and their policies' cooldowns, in as few round trips as etcd allows (one
+   * transaction per MAX_TXN_OPS keys): what a batch of policy checks decides on.
+   */
+  async readMachinesAndCooldowns(refs: { service: string; policy: string; machine: string }[]): Promise<{
+    machines: Versioned<StoredMachine>[];
+    cooldown(service: string, policy: string): Versioned<CooldownRecord>;
+  }> {
+    const cooldownKeys = [...new Set(refs.map((r) => keys.cooldown(r.service, r.policy)))];
+    const read = await readKeys(this.etcd, [...refs.map((r) => keys.machine(r.service, r.policy, r.machine)), ...cooldownKeys]);
+    const machines = refs.map((_, i) => {
+      const { kv, revision } = read[i]!;
+      return { value: kv ? this.accept('machine', kv, (text) => checkCursor(parseStoredMachine(text), revision)) : null, modRevision: modRev(kv) };
+    });
+    const cooldowns = new Map(cooldownKeys.map((key, i) => {
+      const { kv } = read[refs.length + i]!;
+      return [key, { value: kv ? this.accept('cooldown', kv, parseCooldownRecord) : null, modRevision: modRev(kv) }] as const;
+    }));
+    return { machines, cooldown: (service, policy) => cooldowns.get(keys.cooldown(service, policy))! };
+  }
+
+  /**
    * Every stored state machine and cooldown, in one read of the policy prefix (for timers and cooldown ends to
    * re-create after a restart or a Redis wipe, and for the operator's views).
    */
@@ -361,6 +382,25 @@ export class StateStore {
 }
 
 /** A decimal cursor must be a revision etcd has reached (a non-decimal one is an older version's, started over). */
+/**
+ * Operations etcd accepts in one transaction (its --max-txn-ops default; compares and each branch are limited
+ * separately). Batched reads and commits stay within it.
+ */
+export const MAX_TXN_OPS = 128;
+
+/** Reads keys in transactions of at most MAX_TXN_OPS gets; each value comes with the revision it was read at. */
+export async function readKeys(etcd: Etcd3, keyList: string[]): Promise<{ kv: IKeyValue | undefined; revision: string }[]> {
+  const chunks: string[][] = [];
+  for (let i = 0; i < keyList.length; i += MAX_TXN_OPS) chunks.push(keyList.slice(i, i + MAX_TXN_OPS));
+  const answers = await Promise.all(chunks.map(async (chunk) => {
+    // A comparison that always holds: the transaction is only a way to send many reads at once.
+    const res = await etcd.if(keys.root, 'Mod', '>', -1).then(...chunk.map((key) => etcd.get(key))).commit();
+    const revision = String(res.header.revision);
+    return chunk.map((_, i) => ({ kv: res.responses[i]?.response_range?.kvs[0], revision }));
+  }));
+  return answers.flat();
+}
+
 function checkCursor(stored: StoredMachine, current: string): StoredMachine {
   if (stored.cursor !== null && REVISION.test(stored.cursor)) parseStoredRevision(stored.cursor, current);
   return stored;

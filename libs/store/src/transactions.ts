@@ -1,6 +1,6 @@
 import { keys, type DecisionRecord } from '@dynamite/domain';
 import type { ActionRecord, CooldownRecord, InstanceRecord, StoredMachine, TemplateRecord } from './records';
-import type { Guard, StateStore, Write } from './state-store';
+import { MAX_TXN_OPS, type Guard, type StateStore, type Write } from './state-store';
 
 /**
  * The engine's named etcd transactions. Each is one guarded commit: it applies only if every key it was decided
@@ -84,6 +84,51 @@ export function commitPolicyStep(store: StateStore, step: {
     writes.push(...(scale?.writes ?? []));
   }
   return store.commit(guards, writes);
+}
+
+/** One state machine's step that decided nothing: its new state and cursor and the records it wrote. */
+export interface QuietPolicyStep {
+  service: string;
+  policy: string;
+  machine: string;
+  machineRevision: string;
+  cooldownRevision: string;
+  next: StoredMachine;
+  records: DecisionRecord[];
+}
+
+/**
+ * Commit the steps of many machines that did not fire, in as few transactions as etcd allows: each transaction is
+ * guarded by every machine and cooldown it holds, like commitPolicyStep. Returns, per step, whether it was
+ * committed; a transaction that lost a race fails all its steps (their callers run them again one by one).
+ */
+export async function commitQuietPolicySteps(store: StateStore, steps: QuietPolicyStep[]): Promise<boolean[]> {
+  const chunks: { steps: number[]; guards: Map<string, Guard>; writes: Write[] }[] = [];
+  let chunk: (typeof chunks)[number] | null = null;
+  for (const [i, step] of steps.entries()) {
+    const guards: Guard[] = [
+      { key: keys.machine(step.service, step.policy, step.machine), modRevision: step.machineRevision },
+      { key: keys.cooldown(step.service, step.policy), modRevision: step.cooldownRevision },
+    ];
+    const writes: Write[] = [{ put: keys.machine(step.service, step.policy, step.machine), value: JSON.stringify(step.next) }, ...recordWrites(step.service, step.records)];
+    if (writes.length > MAX_TXN_OPS) continue; // too big to share a transaction: left to its caller's own commit
+    // One slot is kept for the writer's fence.
+    if (!chunk || chunk.guards.size + guards.length > MAX_TXN_OPS - 1 || chunk.writes.length + writes.length > MAX_TXN_OPS) {
+      chunk = { steps: [], guards: new Map(), writes: [] };
+      chunks.push(chunk);
+    }
+    chunk.steps.push(i);
+    // The same guard twice (machines of one policy share its cooldown) is sent once; two revisions of one key
+    // cannot both hold, and the transaction fails as it should.
+    for (const g of guards) chunk.guards.set(`${g.key}\u0000${g.modRevision}`, g);
+    chunk.writes.push(...writes);
+  }
+  const committed: boolean[] = steps.map(() => false);
+  await Promise.all(chunks.map(async (c) => {
+    const ok = await store.commit([...c.guards.values()], c.writes);
+    for (const i of c.steps) committed[i] = ok;
+  }));
+  return committed;
 }
 
 /** Commit a bound repair (min/max): its record and, when it decided one, the action. */

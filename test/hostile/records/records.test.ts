@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keys } from '@dynamite/domain';
-import { SampleWatch, collectIdleState, collectOldDecisions, endCooldown, runPolicyCheck, writeEngineState } from '@dynamite/engine';
+import { SampleWatch, collectIdleState, collectOldDecisions, endCooldown, runPolicyCheck, runPolicyCheckBatch, writeEngineState } from '@dynamite/engine';
 import { buildOverview } from '@dynamite/operator';
 import { runCli } from '../../operator/support';
 import { ACTION_KEY, CORPUS, STAT_KEY, type Variant } from './corpus';
@@ -34,6 +34,7 @@ async function exercise(bench: RecordsBench, variant: Variant): Promise<void> {
     case 'machine':
     case 'cooldown':
       await runPolicyCheck(ctx, ref, { kind: 'check' });
+      await runPolicyCheckBatch(ctx, [ref, { ...ref, machine: 'u-2' }], { revision: '0', receivedAt: Date.now() });
       await runPolicyCheck(ctx, ref, { kind: 'timer', timerId: '0mx0aaaaa-0123456789' });
       await endCooldown(ctx, 'web', 'web_up', '0mx0aaaaa-0123456789');
       await collectIdleState(ctx);

@@ -16,7 +16,7 @@ export const MAINTENANCE_QUEUE = 'maintenance';
 export const ALL_QUEUES = [CHECKS_QUEUE, ACTIONS_QUEUE, MAINTENANCE_QUEUE] as const;
 
 export const JOB = {
-  /** Evaluate the new samples of one state machine. */
+  /** Evaluate the new samples of the state machines a batch of sample events touched. */
   check: 'policy-check',
   /** A period timer of one state machine expired. */
   timer: 'period-expiry',
@@ -36,10 +36,10 @@ export interface MachineRef {
   machine: string;
 }
 
-export interface CheckJobData extends MachineRef {
-  /** Wall-clock ms when the scheduler saw the newest sample that triggered this check. */
+/** The state machines a batch of sample events touched; every sample up to `revision` was received by `receivedAt`. */
+export interface CheckJobData {
+  machines: MachineRef[];
   receivedAt: number;
-  /** etcd revision of that sample. */
   revision: string;
 }
 
@@ -74,8 +74,6 @@ function safe(part: string): string {
 }
 
 export const jobIds = {
-  /** Deduplication id of checks: one waiting (plus one active) check per state machine. */
-  checkDedup: (m: MachineRef) => `check|${safe(m.service)}|${safe(m.policy)}|${safe(m.machine)}`,
   timer: (m: MachineRef, timerId: string) => `timer|${safe(m.service)}|${safe(m.policy)}|${safe(m.machine)}|${safe(timerId)}`,
   cooldownEnd: (service: string, policy: string, decisionId: string) =>
     `cooldown|${safe(service)}|${safe(policy)}|${safe(decisionId)}`,

@@ -1,9 +1,9 @@
 import type { Job } from 'bullmq';
-import { JOB, type ActionJobData, type CheckJobData, type CooldownEndJobData, type TimerJobData } from '@dynamite/domain';
+import { JOB, type ActionJobData, type CheckJobData, type CooldownEndJobData, type MachineRef, type TimerJobData } from '@dynamite/domain';
 import type { EngineContext } from '../runtime/context';
 import { recordActionResult, runFleetAction } from './fleet-action';
 import { collectIdleState, collectOldDecisions, collectOldSamples, endCooldown } from './garbage-collection';
-import { runPolicyCheck } from './policy-check';
+import { runPolicyCheck, runPolicyCheckBatch } from './policy-check';
 import { reconcile } from './reconcile';
 
 /**
@@ -15,8 +15,10 @@ import { reconcile } from './reconcile';
 export async function processCheckQueueJob(ctx: EngineContext, job: Job): Promise<unknown> {
   switch (job.name) {
     case JOB.check: {
-      const data = job.data as CheckJobData;
-      return runPolicyCheck(ctx, data, { kind: 'check', hint: { revision: data.revision, receivedAt: data.receivedAt } });
+      const data = job.data as CheckJobData | (MachineRef & { revision: string; receivedAt: number });
+      // A check added by a version before batches named one machine.
+      const machines = 'machines' in data ? data.machines : [{ service: data.service, policy: data.policy, machine: data.machine }];
+      return runPolicyCheckBatch(ctx, machines, { revision: data.revision, receivedAt: data.receivedAt });
     }
     case JOB.timer: {
       const data = job.data as TimerJobData;

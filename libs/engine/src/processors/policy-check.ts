@@ -27,7 +27,19 @@ import {
   type ScaleRequest,
   type ScalingPolicyConfig,
 } from '@dynamite/domain';
-import { CONFLICT, commitPolicyStep, readSamplesAfter, retryOnConflict, type ScaleCommit, type StoredMachine } from '@dynamite/store';
+import {
+  CONFLICT,
+  commitPolicyStep,
+  commitQuietPolicySteps,
+  readSamplesAfter,
+  readSamplesAfterEach,
+  retryOnConflict,
+  type QuietPolicyStep,
+  type RawSample,
+  type SamplesRead,
+  type ScaleCommit,
+  type StoredMachine,
+} from '@dynamite/store';
 import type { EngineContext } from '../runtime/context';
 import { decideOn, scaleCommitFor, type ServiceDecision } from './scale-decision';
 
@@ -76,82 +88,29 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
       ctx.store.readMachine(ref.service, ref.policy, ref.machine),
       ctx.store.readCooldown(ref.service, ref.policy),
     ]);
-    const stored: StoredMachine = machineV.value ?? { state: INITIAL_MACHINE_STATE, cursor: null, updatedAt: 0 };
-    // A cursor that is not a revision (written by an older version, which kept a key segment) starts over.
-    if (stored.cursor !== null && !/^\d+$/.test(stored.cursor)) stored.cursor = null;
+    const stored = storedOrInitial(machineV.value);
     const now = ctx.clock.now();
     const stepCtx = { service: ref.service, policy, direction, machine: ref.machine, cooldownUntil: cooldownV.value?.until ?? null, now };
-
-    let state: MachineState = stored.state;
-    let cursor = stored.cursor;
-    const effects: MachineEffect[] = [];
-    let samples = 0;
-    let rejected = 0;
     let fired: DecidedFire | null = null;
-    let cooldownUntil = stepCtx.cooldownUntil;
-    /** Samples this machine skips and counts, once the step is committed (a retried attempt counts nothing twice). */
-    const skipped: { reason: string; key: string; message: string }[] = [];
-    const countSkipped = () => { for (const r of skipped) ctx.rejections.reject(r.reason, r.key, r.message); };
-
-    /** Decides a fire once; a fire that decides an action starts its cooldown for the rest of this batch. */
-    const onFire = async (fire: FireEffect): Promise<void> => {
-      const decided = await decideFire(ctx, config, ref, policy, fire.direction);
-      fired ??= { fire, decided };
-      if (decided.decision.outcome === 'action') cooldownUntil = Math.max(cooldownUntil ?? 0, cooldownEndAfter(policy, fire.at));
-    };
 
     // New samples first, for checks and timers alike: a timer must not close a window on samples it has not read.
-    const read = await readSamplesAfter(ctx.store.etcd, machineSamplePrefix(config, policy, ref.machine), cursor);
-    if (read.lastRevision !== null && (cursor === null || BigInt(read.lastRevision) > BigInt(cursor))) cursor = read.lastRevision;
-    const hint = event.kind === 'check' ? event.hint ?? null : read.samples.length > 0 ? await ctx.jobs.pendingCheckHint(ref) : null;
-    // A key that is not a sample was counted by the scheduler, which routes every put by its key.
-    let parsed = read.samples
-      .map((sample) => ({ sample, key: parseSampleKey(sample.key, config.etcd.metricsBasePath) }))
-      .filter((p): p is { sample: typeof p.sample; key: Extract<typeof p.key, { ok: true }> } => p.key.ok)
-      .sort((a, b) => a.key.sample.ts - b.key.sample.ts);
-    // A machine seen for the first time starts from its newest sample: older ones predate the engine.
-    // A sample dated beyond the future tolerance cannot be that newest one: it is kept to be rejected and counted.
-    if (stored.cursor === null && parsed.length > 1) {
-      const future = (p: (typeof parsed)[number]) => p.key.sample.ts > now + FUTURE_TOLERANCE_MS;
-      parsed = [...parsed.filter((p) => !future(p)).slice(-1), ...parsed.filter(future)];
-    }
+    const read = await readSamplesAfter(ctx.store.etcd, machineSamplePrefix(config, policy, ref.machine), stored.cursor);
+    const parsed = newSamplesOf(config, stored, read, now);
+    const hint = event.kind === 'check' ? event.hint ?? null : null;
     const times = await ctx.jobs.receiptsOf(parsed.map((p) => p.sample.modRevision));
-    for (const [i, { sample, key }] of parsed.entries()) {
-      const value = parseSampleValue(sample.value, policy);
-      if (!value.ok) {
-        rejected += 1;
-        if (countsRejection(config, key.sample, ref, (p) => !parseSampleValue(sample.value, p).ok)) skipped.push({ reason: value.reason, key: sample.key, message: value.message });
-        continue;
-      }
-      // When the scheduler received this sample: its own receipt if noted, else no later than the check's hint (the
-      // scheduler had seen that revision at that time), else now.
-      const fromHint = hint !== null && BigInt(sample.modRevision) <= BigInt(hint.revision) ? hint.receivedAt : now;
-      const receivedAt = Math.min(now, times[i] ?? fromHint);
-      const step = stepMachine(state, { kind: 'sample', sample: { tsKey: key.sample.tsKey, ts: key.sample.ts, value: value.value, receivedAt } }, { ...stepCtx, cooldownUntil });
-      if (step.ignored) {
-        rejected += 1;
-        if (countsRejection(config, key.sample, ref, () => true)) skipped.push({ reason: step.ignored, key: sample.key, message: step.message ?? `sample ${key.sample.tsKey} was not evaluated` });
-        continue;
-      }
-      samples += 1;
-      ctx.metrics.samplesIngested.inc({ policy: ref.policy });
-      state = step.state;
-      effects.push(...step.effects);
-      for (const fire of step.effects.filter(isFire)) await onFire(fire);
-    }
-    if (event.kind === 'timer') {
-      const step = stepMachine(state, { kind: 'timer-expired', timerId: event.timerId }, { ...stepCtx, cooldownUntil });
-      state = step.state;
-      effects.push(...step.effects);
-      for (const fire of step.effects.filter(isFire)) await onFire(fire);
-    }
-    if (cursor === stored.cursor && effects.length === 0 && JSON.stringify(state) === JSON.stringify(stored.state)) {
-      ctx.log.debug({ ...ref, event: event.kind, read: read.samples.length, rejected }, 'nothing new');
-      countSkipped();
-      return { outcome: 'unchanged', samples, rejected, records: [] } satisfies PolicyCheckResult;
+    // A fire that decides an action starts its cooldown for the rest of this step.
+    const step = await stepMachineOn(ctx, config, ref, stepCtx, stored, { read, parsed, times, hint }, event.kind === 'timer' ? event.timerId : null, async (fire) => {
+      const decided = await decideFire(ctx, config, ref, policy, fire.direction);
+      fired ??= { fire, decided };
+      return decided.decision.outcome === 'action' ? cooldownEndAfter(policy, fire.at) : null;
+    });
+    if (step.unchanged) {
+      ctx.log.debug({ ...ref, event: event.kind, read: read.samples.length, rejected: step.rejected }, 'nothing new');
+      countStep(ctx, ref, step);
+      return { outcome: 'unchanged', samples: step.samples, rejected: step.rejected, records: [] } satisfies PolicyCheckResult;
     }
 
-    const records = effects.filter((e): e is Extract<MachineEffect, { kind: 'record' }> => e.kind === 'record').map((e) => e.record);
+    const records = recordsOf(step.effects);
     const decided = fired as DecidedFire | null;
     let fireRecord: DecisionRecord | null = null;
     let scale: ScaleCommit | null = null;
@@ -166,27 +125,210 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
         cooldown: { policy: ref.policy, until: cooldownEndAfter(policy, decided.fire.at), startedAt: decided.fire.at },
       });
     }
-    const step = {
+    const commit = {
       service: ref.service, policy: ref.policy, machine: ref.machine,
       machineRevision: machineV.modRevision, cooldownRevision: cooldownV.modRevision,
-      next: { state, cursor, updatedAt: now },
+      next: { state: step.state, cursor: step.cursor, updatedAt: now },
     };
     const firedCommit = decided ? { templateRevision: decided.decided.records.template.modRevision, scale } : null;
-    if (!(await commitPolicyStep(ctx.store, { ...step, records: fireRecord ? [...records, fireRecord] : records, fired: firedCommit }))) {
+    if (!(await commitPolicyStep(ctx.store, { ...commit, records: fireRecord ? [...records, fireRecord] : records, fired: firedCommit }))) {
       // Decided before (a retried job whose commit went through): keep that decision, never add a second action.
       const earlier = scale ? (await ctx.store.readAction(ref.service, scale.action.decisionId)).value : null;
-      if (!earlier || !(await commitPolicyStep(ctx.store, { ...step, records, fired: null }))) return CONFLICT;
+      if (!earlier || !(await commitPolicyStep(ctx.store, { ...commit, records, fired: null }))) return CONFLICT;
       await ctx.jobs.addAction(earlier);
       scale = null;
       fireRecord = null;
     }
 
-    countSkipped();
-    await afterCommit(ctx, ref, effects, records, fireRecord, scale);
-    const result: PolicyCheckResult = { outcome: 'committed', samples, rejected, records: records.map((r) => r.outcome) };
+    countStep(ctx, ref, step);
+    await afterCommit(ctx, ref, step.effects, records, fireRecord, scale);
+    const result: PolicyCheckResult = { outcome: 'committed', samples: step.samples, rejected: step.rejected, records: records.map((r) => r.outcome) };
     if (fireRecord) result.decision = { decisionId: fireRecord.id, outcome: fireRecord.outcome, instance: scale?.action.instance, reason: fireRecord.reason };
     return result;
   });
+}
+
+export interface PolicyCheckBatchResult {
+  /** Machines whose step was committed in the batch's shared transactions. */
+  batched: number;
+  /** Machines checked on their own: they fired (a decision reads the service) or lost a race in the batch. */
+  alone: number;
+  skipped: number;
+  unchanged: number;
+  samples: number;
+}
+
+/**
+ * Checks many state machines at once, for the new samples of a watch batch: their states, cooldowns and samples
+ * are read in a few transactions and the steps that decide nothing -- nearly all of them -- are committed together,
+ * each guarded as in runPolicyCheck. A machine that fires, or whose transaction lost a race, is checked on its own
+ * by runPolicyCheck (the step is deterministic: it sees the same samples and fires the same way).
+ */
+export async function runPolicyCheckBatch(ctx: EngineContext, refs: MachineRef[], hint: ReceiptHint): Promise<PolicyCheckBatchResult> {
+  const config = await ctx.config.current();
+  const result: PolicyCheckBatchResult = { batched: 0, alone: 0, skipped: 0, unchanged: 0, samples: 0 };
+  const live = refs.flatMap((ref) => {
+    const policy = findPolicy(config, ref.policy);
+    const direction = policyDirection(config, ref.service, ref.policy);
+    if (findService(config, ref.service) && policy && direction !== null) return [{ ref, policy, direction }];
+    ctx.log.warn({ ...ref }, 'state machine no longer in the config; check skipped');
+    result.skipped += 1;
+    return [];
+  });
+  if (live.length === 0) return result;
+
+  const { machines, cooldown } = await ctx.store.readMachinesAndCooldowns(live.map((m) => m.ref));
+  const stored = machines.map((m) => storedOrInitial(m.value));
+  const reads = await readSamplesAfterEach(ctx.store.etcd, live.map((m, i) => ({ prefix: machineSamplePrefix(config, m.policy, m.ref.machine), afterRevision: stored[i]!.cursor })));
+  const now = ctx.clock.now();
+  const parsed = live.map((_, i) => newSamplesOf(config, stored[i]!, reads[i]!, now));
+  const allTimes = await ctx.jobs.receiptsOf(parsed.flatMap((list) => list.map((p) => p.sample.modRevision)));
+
+  const alone: MachineRef[] = [];
+  const quiet: { i: number; step: MachineStep; commit: QuietPolicyStep }[] = [];
+  let offset = 0;
+  for (const [i, { ref, policy, direction }] of live.entries()) {
+    const times = allTimes.slice(offset, offset + parsed[i]!.length);
+    offset += parsed[i]!.length;
+    const cooldownV = cooldown(ref.service, ref.policy);
+    const stepCtx = { service: ref.service, policy, direction, machine: ref.machine, cooldownUntil: cooldownV.value?.until ?? null, now };
+    let fires = false;
+    const step = await stepMachineOn(ctx, config, ref, stepCtx, stored[i]!, { read: reads[i]!, parsed: parsed[i]!, times, hint }, null, async () => {
+      fires = true;
+      return null;
+    });
+    if (fires) { alone.push(ref); continue; }
+    if (step.unchanged) { countStep(ctx, ref, step); result.unchanged += 1; continue; }
+    quiet.push({ i, step, commit: {
+      service: ref.service, policy: ref.policy, machine: ref.machine,
+      machineRevision: machines[i]!.modRevision, cooldownRevision: cooldownV.modRevision,
+      next: { state: step.state, cursor: step.cursor, updatedAt: now },
+      records: recordsOf(step.effects),
+    } });
+  }
+
+  const committed = await commitQuietPolicySteps(ctx.store, quiet.map((q) => q.commit));
+  await Promise.all(quiet.map(async (q, n) => {
+    const ref = live[q.i]!.ref;
+    if (!committed[n]) { alone.push(ref); return; }
+    result.batched += 1;
+    result.samples += q.step.samples;
+    countStep(ctx, ref, q.step);
+    await afterCommit(ctx, ref, q.step.effects, q.commit.records, null, null);
+  }));
+  const results = await Promise.all(alone.map((ref) => runPolicyCheck(ctx, ref, { kind: 'check', hint })));
+  result.alone = alone.length;
+  result.samples += results.reduce((sum, r) => sum + r.samples, 0);
+  return result;
+}
+
+type ParsedSample = { sample: RawSample; key: Extract<ReturnType<typeof parseSampleKey>, { ok: true }> };
+
+/** What a stored machine starts from (none stored: the initial state, no cursor). */
+function storedOrInitial(value: StoredMachine | null): StoredMachine {
+  const stored: StoredMachine = value ?? { state: INITIAL_MACHINE_STATE, cursor: null, updatedAt: 0 };
+  // A cursor that is not a revision (written by an older version, which kept a key segment) starts over.
+  if (stored.cursor !== null && !/^\d+$/.test(stored.cursor)) return { ...stored, cursor: null };
+  return stored;
+}
+
+/**
+ * The samples a machine reads, parsed, oldest first. A key that is not a sample was counted by the scheduler, which
+ * routes every put by its key. A machine seen for the first time starts from its newest sample: older ones predate
+ * the engine. A sample dated beyond the future tolerance cannot be that newest one: it is kept to be rejected and counted.
+ */
+function newSamplesOf(config: DynamiteConfig, stored: StoredMachine, read: SamplesRead, now: number): ParsedSample[] {
+  let parsed = read.samples
+    .map((sample) => ({ sample, key: parseSampleKey(sample.key, config.etcd.metricsBasePath) }))
+    .filter((p): p is ParsedSample => p.key.ok)
+    .sort((a, b) => a.key.sample.ts - b.key.sample.ts);
+  if (stored.cursor === null && parsed.length > 1) {
+    const future = (p: ParsedSample) => p.key.sample.ts > now + FUTURE_TOLERANCE_MS;
+    parsed = [...parsed.filter((p) => !future(p)).slice(-1), ...parsed.filter(future)];
+  }
+  return parsed;
+}
+
+/** A machine's step over its new samples (and an expired timer), before it is committed. */
+interface MachineStep {
+  state: MachineState;
+  cursor: string | null;
+  effects: MachineEffect[];
+  samples: number;
+  rejected: number;
+  /** Samples this machine skips and counts, once the step is committed (a retried attempt counts nothing twice). */
+  skipped: { reason: string; key: string; message: string }[];
+  /** Nothing to commit: the same state, cursor and no effect. */
+  unchanged: boolean;
+}
+
+type StepContext = Parameters<typeof stepMachine>[2];
+
+/**
+ * Runs the machine over its new samples, then over an expired timer. `onFire` is told of each fire and returns the
+ * cooldown end it starts (null: none), which applies to the rest of the step.
+ */
+async function stepMachineOn(
+  ctx: EngineContext,
+  config: DynamiteConfig,
+  ref: MachineRef,
+  stepCtx: StepContext,
+  stored: StoredMachine,
+  input: { read: SamplesRead; parsed: ParsedSample[]; times: (number | null)[]; hint: ReceiptHint | null },
+  timerId: string | null,
+  onFire: (fire: FireEffect) => Promise<number | null>,
+): Promise<MachineStep> {
+  const { policy, now } = stepCtx;
+  let cursor = stored.cursor;
+  if (input.read.lastRevision !== null && (cursor === null || BigInt(input.read.lastRevision) > BigInt(cursor))) cursor = input.read.lastRevision;
+  const out: MachineStep = { state: stored.state, cursor, effects: [], samples: 0, rejected: 0, skipped: [], unchanged: false };
+  let cooldownUntil = stepCtx.cooldownUntil;
+  const apply = async (effects: MachineEffect[]) => {
+    out.effects.push(...effects);
+    for (const fire of effects.filter(isFire)) {
+      const until = await onFire(fire);
+      if (until !== null) cooldownUntil = Math.max(cooldownUntil ?? 0, until);
+    }
+  };
+  const { hint } = input;
+  for (const [i, { sample, key }] of input.parsed.entries()) {
+    const value = parseSampleValue(sample.value, policy);
+    if (!value.ok) {
+      out.rejected += 1;
+      if (countsRejection(config, key.sample, ref, (p) => !parseSampleValue(sample.value, p).ok)) out.skipped.push({ reason: value.reason, key: sample.key, message: value.message });
+      continue;
+    }
+    // When the scheduler received this sample: its own receipt if noted, else no later than the check's hint (the
+    // scheduler had seen that revision at that time), else now.
+    const fromHint = hint !== null && BigInt(sample.modRevision) <= BigInt(hint.revision) ? hint.receivedAt : now;
+    const receivedAt = Math.min(now, input.times[i] ?? fromHint);
+    const step = stepMachine(out.state, { kind: 'sample', sample: { tsKey: key.sample.tsKey, ts: key.sample.ts, value: value.value, receivedAt } }, { ...stepCtx, cooldownUntil });
+    if (step.ignored) {
+      out.rejected += 1;
+      if (countsRejection(config, key.sample, ref, () => true)) out.skipped.push({ reason: step.ignored, key: sample.key, message: step.message ?? `sample ${key.sample.tsKey} was not evaluated` });
+      continue;
+    }
+    out.samples += 1;
+    out.state = step.state;
+    await apply(step.effects);
+  }
+  if (timerId !== null) {
+    const step = stepMachine(out.state, { kind: 'timer-expired', timerId }, { ...stepCtx, cooldownUntil });
+    out.state = step.state;
+    await apply(step.effects);
+  }
+  out.unchanged = out.cursor === stored.cursor && out.effects.length === 0 && JSON.stringify(out.state) === JSON.stringify(stored.state);
+  return out;
+}
+
+function recordsOf(effects: MachineEffect[]): DecisionRecord[] {
+  return effects.filter((e): e is Extract<MachineEffect, { kind: 'record' }> => e.kind === 'record').map((e) => e.record);
+}
+
+/** Counts what a committed (or unchanged) step evaluated and skipped: once, whatever attempts it took. */
+function countStep(ctx: EngineContext, ref: MachineRef, step: MachineStep): void {
+  if (step.samples > 0) ctx.metrics.samplesIngested.inc({ policy: ref.policy }, step.samples);
+  for (const r of step.skipped) ctx.rejections.reject(r.reason, r.key, r.message);
 }
 
 /**

@@ -12,6 +12,12 @@ import { lookupReceipts, recordReceipts, trimReceipts, type JobQueues } from '@d
 import type { ActionRecord } from '@dynamite/store';
 
 /**
+ * Machines per batch job: enough that one job's reads and commit are a few etcd transactions (each holds at most
+ * 128 operations: two guards per machine), few enough that several workers share a burst.
+ */
+export const CHECK_BATCH_SIZE = 48;
+
+/**
  * Every job the engine adds, in one place. Ids come from what the job is about (the state machine, the timer, the
  * decision), so adding a job twice -- after a restart, a Redis wipe, a retry -- never runs the work twice.
  */
@@ -19,18 +25,19 @@ export class JobProducer {
   constructor(private readonly queues: JobQueues) {}
 
   /**
-   * Adds checks in one round trip (addBulk), each deduplicated per state machine: while one waits, later requests
-   * are dropped (the waiting check reads every sample after its machine's cursor, so it covers them); while one
-   * runs, the newest request is kept to run after it.
+   * Adds the checks of a batch of sample events as jobs of at most `perJob` machines each, in one round trip. They
+   * are not deduplicated: each reads the samples after its machines' cursors, so a job that runs after another
+   * covered its samples finds nothing new and writes nothing.
    */
-  async addChecks(checks: CheckJobData[]): Promise<void> {
-    if (checks.length === 0) return;
-    await this.queues.checks.addBulk(checks.map((data) => ({
-      name: JOB.check,
-      data,
+  async addChecks(machines: MachineRef[], at: { revision: string; receivedAt: number }, perJob = CHECK_BATCH_SIZE): Promise<number> {
+    const jobs = [];
+    for (let i = 0; i < machines.length; i += perJob) {
+      const data: CheckJobData = { machines: machines.slice(i, i + perJob), revision: at.revision, receivedAt: at.receivedAt };
       // Prioritized (BullMQ takes plain waiting jobs first): a period expiry never waits behind a backlog of checks.
-      opts: { priority: 1, deduplication: { id: jobIds.checkDedup(data), keepLastIfActive: true } },
-    })));
+      jobs.push({ name: JOB.check, data, opts: { priority: 1 } });
+    }
+    if (jobs.length > 0) await this.queues.checks.addBulk(jobs);
+    return jobs.length;
   }
 
   /** Notes when the scheduler received the samples written at `revisions` (see libs/queues/src/receipts.ts). */
@@ -49,15 +56,6 @@ export class JobProducer {
 
   trimReceipts(now: number): Promise<void> {
     return trimReceipts(this.queues.connection, this.queues.prefix, now);
-  }
-
-  /** The (revision, time) the waiting check of a machine carries, if one waits: the receipt time of its samples. */
-  async pendingCheckHint(machine: MachineRef): Promise<{ revision: string; receivedAt: number } | null> {
-    const id = await this.queues.checks.getDeduplicationJobId(jobIds.checkDedup(machine));
-    if (!id) return null;
-    const job = await this.queues.checks.getJob(id);
-    const data = job?.data as CheckJobData | undefined;
-    return data && typeof data.revision === 'string' && typeof data.receivedAt === 'number' ? { revision: data.revision, receivedAt: data.receivedAt } : null;
   }
 
   addTimer(machine: MachineRef, timerId: string, at: number, now: number, suffix?: string): Promise<Job> {

@@ -4,14 +4,14 @@ import {
   keys,
   parseSampleKey,
   routeSample,
-  type CheckJobData,
+  type MachineRef,
   type DecisionRecord,
   type DynamiteConfig,
   deterministicId,
 } from '@dynamite/domain';
 import type { EngineContext } from '../runtime/context';
 
-/** The most events turned into jobs in one batch (one addBulk of checks). */
+/** The most events turned into jobs at once (one round trip for their receipts, one addBulk of checks). */
 const MAX_BATCH = 2_000;
 
 /**
@@ -148,7 +148,7 @@ export class SampleWatch {
    */
   private async enqueueBatch(batch: { key: string; revision: string }[]): Promise<void> {
     const receivedAt = this.ctx.clock.now();
-    const checks = new Map<string, CheckJobData>();
+    const machines = new Map<string, MachineRef>();
     const revisions: string[] = [];
     for (const { key, revision } of batch) {
       this.counts.events += 1;
@@ -160,17 +160,15 @@ export class SampleWatch {
       const routes = routeSample(parsed.sample, this.config);
       if (routes.length === 0) continue; // a metric no policy uses
       revisions.push(revision);
-      for (const route of routes) {
-        checks.set(`${route.service}|${route.policy}|${route.machine}`, { service: route.service, policy: route.policy, machine: route.machine, receivedAt, revision });
-      }
+      for (const { service, policy, machine } of routes) machines.set(`${service}|${policy}|${machine}`, { service, policy, machine });
     }
-    // Each sample's own receipt time, for the worker (a deduplicated check may run well after it).
+    // Each sample's own receipt time, for the worker (a check may run well after it).
     if (revisions.length > 0) {
       await this.ctx.jobs.recordReceipts(revisions, receivedAt).catch((err: unknown) => this.ctx.log.warn({ err: String(err) }, 'could not note receipt times'));
     }
-    if (checks.size > 0) await this.ctx.jobs.addChecks([...checks.values()]);
-    this.counts.jobs += checks.size;
-    this.lastRevision = batch[batch.length - 1]!.revision;
+    const revision = batch[batch.length - 1]!.revision;
+    this.counts.jobs += await this.ctx.jobs.addChecks([...machines.values()], { revision, receivedAt });
+    this.lastRevision = revision;
   }
 
   private reject(reason: string, key: string, message: string): void {
@@ -217,21 +215,14 @@ export class SampleWatch {
     // One range read: its header revision is exactly the state the checks will cover.
     const res = await this.ctx.store.etcd.getAll().prefix(this.prefix).exec();
     const revision = String(res.header.revision);
-    const seen = new Set<string>();
-    const checks: CheckJobData[] = [];
-    const receivedAt = this.ctx.clock.now();
+    const machines = new Map<string, MachineRef>();
     for (const key of res.kvs.map((kv) => kv.key.toString('utf8'))) {
       const parsed = parseSampleKey(key, this.config.etcd.metricsBasePath);
       if (!parsed.ok) continue;
-      for (const route of routeSample(parsed.sample, this.config)) {
-        const id = `${route.service}|${route.policy}|${route.machine}`;
-        if (seen.has(id)) continue;
-        seen.add(id);
-        checks.push({ service: route.service, policy: route.policy, machine: route.machine, receivedAt, revision });
-      }
+      for (const { service, policy, machine } of routeSample(parsed.sample, this.config)) machines.set(`${service}|${policy}|${machine}`, { service, policy, machine });
     }
-    for (let i = 0; i < checks.length; i += MAX_BATCH) await this.ctx.jobs.addChecks(checks.slice(i, i + MAX_BATCH));
-    return { revision, seen };
+    await this.ctx.jobs.addChecks([...machines.values()], { revision, receivedAt: this.ctx.clock.now() });
+    return { revision, seen: new Set(machines.keys()) };
   }
 
   private flushes = 0;

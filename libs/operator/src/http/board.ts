@@ -56,8 +56,10 @@ export function jobTitle(job: JobJson): string {
         return `${name} ${a.service}: ${a.instance}${attached} | reason ${a.reason} | decision ${a.decisionId}`;
       }
       case JOB.check: {
-        const c = data as unknown as CheckJobData;
-        return `${name} ${c.service}/${c.policy} machine ${c.machine} | sample rev ${c.revision}`;
+        const b = data as unknown as CheckJobData;
+        const first = b.machines[0];
+        const more = b.machines.length > 1 ? ` and ${b.machines.length - 1} more` : '';
+        return `${name} ${first ? `${first.service}/${first.policy} machine ${first.machine}` : '(none)'}${more} | sample rev ${b.revision}`;
       }
       case JOB.timer: {
         const t = data as unknown as TimerJobData;
