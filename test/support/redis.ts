@@ -44,8 +44,9 @@ export class RedisServer {
     return this.child.pid ?? null;
   }
 
-  static async start(): Promise<RedisServer> {
-    const port = await freePort();
+  /** Starts a server (again on `port`, when given: a restart). */
+  static async start(port?: number): Promise<RedisServer> {
+    port ??= await freePort();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dynamite-redis-'));
     const child = spawn(process.env.REDIS_SERVER_BIN ?? 'redis-server', [
       '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir,

@@ -119,10 +119,24 @@ function exitSoon(): void {
   setTimeout(() => process.exit(process.exitCode ?? 0), 1_000).unref();
 }
 
+/**
+ * How long a stop may take once signalled: a close that waits on a server that went away (etcd gone: the etcd3
+ * client retries without end) must not keep the process alive; the jobs it leaves are taken over by others.
+ */
+const STOP_DEADLINE_MS = 8_000;
+
+function exitAtStopDeadline(): void {
+  setTimeout(() => {
+    process.stderr.write(`dynamite: the stop did not finish within ${STOP_DEADLINE_MS / 1000} s (a server unreachable?); exiting\n`);
+    process.exit(process.exitCode ?? 1);
+  }, STOP_DEADLINE_MS).unref();
+}
+
 /** Starts a daemon, runs it until SIGTERM/SIGINT, closes it and exits. */
 async function serveUntilSignal(start: () => Promise<{ close(): Promise<void> }>): Promise<void> {
   const running = await start();
   await untilSignal();
+  exitAtStopDeadline();
   await running.close();
   exitSoon();
 }
@@ -151,6 +165,7 @@ export function register(program: Command): void {
     });
     log.info('dynamite running (scheduler + worker)');
     await untilSignal();
+    exitAtStopDeadline();
     await work.close();
     await sched.close();
     exitSoon();
