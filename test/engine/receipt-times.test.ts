@@ -18,8 +18,11 @@ describe('receipt times', () => {
 
   test('a disarming sample received before the expiry disarms, though it is evaluated after it', async () => {
     await h.register('webserver', 'u-r', 'web@8080.service');
-    await h.sample('webserver', 'u-r', 'cpu_user', 99);
-    await sleep(100);
+    const first = await h.put(sampleKey('webserver', 'u-r', 'cpu_user', Date.now()), '99');
+    // A machine seen for the first time starts from the newest sample it finds: the second sample is written once
+    // the first was evaluated, or a slow first check would skip the first.
+    await h.waitForChecksDone(first);
+    await sleep(5);
     const second = await h.put(sampleKey('webserver', 'u-r', 'cpu_user', Date.now()), '99');
     const armed = await waitFor(async () => {
       const m = await h.etcd.get('/_dynamite/policy/web/web_up/machine/u-r').json() as { state?: { armed?: { expiresAt: number; samples: number } | null } } | null;

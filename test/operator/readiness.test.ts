@@ -66,15 +66,18 @@ describe('/readyz and the sample watch', () => {
     assert.match(r.body.error!, /^not ready: the sample watch is at revision 99999999, ahead of etcd's \d+: it sees nothing$/);
   });
 
-  test('500 concurrent /readyz: every one 200, from at most two rounds of probes', async () => {
+  test('500 concurrent /readyz: every one 200, from one round of probes per second they took (plus one)', async () => {
     // fleet counts the probe's requests: one `GET /machines` per round of probes (none when the last round, made by
-    // an earlier request, is still fresh).
+    // an earlier request, is still fresh: answers are at most 1 s old). On a loaded machine the 500 requests may take
+    // more than a second; each second may start one more round, never one per request.
     await fetch(`${env.emulator.url}/emulator/stats`, { method: 'DELETE' });
+    const started = Date.now();
     const statuses = await Promise.all(Array.from({ length: 500 }, () => fetch(`${env.url}/readyz`).then((r) => r.status, () => 0)));
     const counts = statuses.reduce<Record<string, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
     assert.deepEqual(counts, { 200: 500 });
     const stats = await (await fetch(`${env.emulator.url}/emulator/stats`)).json() as { requests: Record<string, number> };
     const probes = Object.entries(stats.requests).filter(([route]) => /^GET .*machines/.test(route)).reduce((n, [, c]) => n + c, 0);
-    assert.ok(probes <= 2, `fleet probed ${probes} times: ${JSON.stringify(stats.requests)}`);
+    const rounds = 2 + Math.floor((Date.now() - started) / 1_000);
+    assert.ok(probes <= rounds, `fleet probed ${probes} times (at most ${rounds}): ${JSON.stringify(stats.requests)}`);
   });
 });
