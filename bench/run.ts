@@ -26,10 +26,10 @@ async function main(): Promise<void> {
     await step('sample-to-decision', () => sampleToDecision(200));
     await step('expiry-to-action', () => expiryToAction(50));
   }
-  await step('reaction', () => reaction(quick ? { services: 10, rounds: 1, concurrency: 16 } : { services: 100, rounds: 2, concurrency: 16 }));
+  await step('reaction', () => reaction(quick ? { services: 10, rounds: 1, concurrency: 64 } : { services: 100, rounds: 2, concurrency: 64 }));
   await step('scale', () => runScale(quick
-    ? { services: 20, steadySeconds: 6, ingestionSeconds: 2, workers: 1, concurrency: 16, actions: 8 }
-    : { services: 1000, steadySeconds: 300, ingestionSeconds: 10, workers: 1, concurrency: 16, actions: 500 }));
+    ? { services: 20, steadySeconds: 6, ingestionSeconds: 2, workers: 1, concurrency: 64, actions: 8 }
+    : { services: 1000, steadySeconds: 300, ingestionSeconds: 10, workers: 1, concurrency: 64, actions: 500 }));
   const report = { date: new Date().toISOString(), quick, seconds: Math.round((Date.now() - started) / 1000), results };
   const dir = path.resolve(__dirname, '..', '..', 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });

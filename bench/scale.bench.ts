@@ -105,7 +105,7 @@ if (require.main === module) {
     steadySeconds: flag('seconds', quick ? 15 : 300),
     ingestionSeconds: flag('ingestion', quick ? 3 : 10),
     workers: flag('workers', 1),
-    concurrency: flag('concurrency', 16),
+    concurrency: flag('concurrency', 64),
     actions: flag('actions', quick ? 25 : 500),
   };
   runScale(opts).then((result) => {

@@ -74,7 +74,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     throw err;
   }
   await useConfiguredFleetEndpoint(ctx, opts);
-  const concurrency = opts.concurrency ?? 16;
+  const concurrency = opts.concurrency ?? 64;
   const common = {
     connection: createRedisConnection(opts.redisUrl),
     prefix: opts.queuePrefix,

@@ -97,17 +97,29 @@ export function liveGroupCount(): number {
 /**
  * The groups among `pgids` that still hold a process that is not a zombie. Orphans are reparented to PID 1,
  * which in a container may never reap them, so "the group exists" is not enough; on Linux /proc tells us
- * whether anything in the group can still run.
+ * whether anything in the group can still run. A scan of /proc taken after `notBefore` (performance.now()) is
+ * shared: hundreds of units stopping at once poll one scan, not one each (each scan reads every process's stat).
  */
-export function aliveGroups(pgids: Iterable<number>): Set<number> {
+export function aliveGroups(pgids: Iterable<number>, notBefore = performance.now()): Set<number> {
   const candidates = new Set<number>();
   for (const pgid of pgids) if (groupAlive(pgid)) candidates.add(pgid);
   if (candidates.size === 0) return candidates;
+  const running = runningGroups(notBefore);
+  if (running === null) return candidates;
+  return new Set([...candidates].filter((pgid) => running.has(pgid)));
+}
+
+let lastScan: { at: number; running: Set<number> } | null = null;
+
+/** Process groups with a process that is not a zombie, from a /proc scan started after `notBefore` (null: no /proc). */
+function runningGroups(notBefore: number): Set<number> | null {
+  if (lastScan && lastScan.at > notBefore) return lastScan.running;
+  const at = performance.now();
   let entries: string[];
   try {
     entries = fs.readdirSync('/proc');
   } catch {
-    return candidates;
+    return null;
   }
   const running = new Set<number>();
   for (const entry of entries) {
@@ -121,9 +133,9 @@ export function aliveGroups(pgids: Iterable<number>): Set<number> {
     // Fields after the command (which may contain spaces) start after the last ")".
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const state = fields[0];
-    const pgrp = Number(fields[2]);
-    if (state !== 'Z' && state !== 'X' && candidates.has(pgrp)) running.add(pgrp);
+    if (state !== 'Z' && state !== 'X') running.add(Number(fields[2]));
   }
+  lastScan = { at, running };
   return running;
 }
 

@@ -2,7 +2,7 @@ import type { UnitOption } from '@dynamite/unit-files';
 import type { ExecCommand } from './command-line';
 import type { Journal } from './journal';
 import { processEnvironment, specifierContext, workingDirectory } from './process-environment';
-import { aliveGroups, signalGroup, untrackGroup } from './process-groups';
+import { aliveGroups, groupAlive, signalGroup, untrackGroup } from './process-groups';
 import { serviceConfig, type ServiceConfig } from './service-config';
 import { EXIT_CHDIR, spawnCommand, type ExitResult } from './spawn-command';
 
@@ -259,7 +259,8 @@ export class UnitRuntime {
       }
     }
 
-    const leftovers = [...aliveGroups(this.killTargets())];
+    // Every group that still exists gets the signal (harmless to a group of zombies): no /proc scan per unit here.
+    const leftovers = this.killTargets().filter(groupAlive);
     if (leftovers.length > 0) {
       this.setPhase('stop-sigterm');
       for (const pgid of leftovers) signalGroup(pgid, this.config.killSignal);
@@ -307,15 +308,19 @@ export class UnitRuntime {
     return groups;
   }
 
-  /** Polls until none of the groups has a live process; false on timeout. */
+  /**
+   * Polls until none of the groups has a live process; false on timeout. Each poll comes after a pause and reads a
+   * /proc scan taken after the signals were sent, shared by every unit stopping at the same time.
+   */
   private async waitForGroups(pgids: number[], timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + (Number.isFinite(timeoutMs) ? timeoutMs : 1e12);
+    const signalled = performance.now();
     let remaining = new Set(pgids);
     for (;;) {
-      remaining = aliveGroups(remaining);
+      await delay(GROUP_POLL_MS);
+      remaining = aliveGroups(remaining, signalled);
       if (remaining.size === 0) return true;
       if (Date.now() >= deadline) return false;
-      await delay(GROUP_POLL_MS);
     }
   }
 
