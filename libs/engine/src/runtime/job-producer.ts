@@ -58,10 +58,32 @@ export class JobProducer {
     return trimReceipts(this.queues.connection, this.queues.prefix, now);
   }
 
-  addTimer(machine: MachineRef, timerId: string, at: number, now: number, suffix?: string): Promise<Job> {
+  async addTimer(machine: MachineRef, timerId: string, at: number, now: number, suffix?: string): Promise<Job> {
     const data: TimerJobData = { service: machine.service, policy: machine.policy, machine: machine.machine, timerId, at };
     const jobId = suffix ? `${jobIds.timer(machine, timerId)}|${suffix}` : jobIds.timer(machine, timerId);
-    return this.queues.checks.add(JOB.timer, data, { jobId, delay: Math.max(0, at - now) });
+    const job = await this.queues.checks.add(JOB.timer, data, { jobId, delay: Math.max(0, at - now) });
+    this.promoteAt(jobId, at - now);
+    return job;
+  }
+
+  /** Delayed timer jobs this process promotes at their time, by job id. */
+  private readonly promotions = new Map<string, NodeJS.Timeout>();
+
+  /**
+   * Redis wakes a worker blocked on a delayed job only at its own timer resolution (`hz 10`: up to 100 ms late), so
+   * the process that adds a timer also promotes its job at the time. The delayed job stays the guarantee: when this
+   * process is gone by then, Redis's wake-up runs it, a little late.
+   */
+  private promoteAt(jobId: string, inMs: number): void {
+    clearTimeout(this.promotions.get(jobId));
+    if (inMs <= 0) return;
+    const timer = setTimeout(() => {
+      this.promotions.delete(jobId);
+      // Already promoted, running or gone (cancelled): nothing to do.
+      void this.queues.checks.getJob(jobId).then((job) => job?.promote()).catch(() => undefined);
+    }, inMs);
+    timer.unref();
+    this.promotions.set(jobId, timer);
   }
 
   /**
@@ -74,6 +96,7 @@ export class JobProducer {
       await this.addTimer(machine, timerId, at, now);
       return;
     }
+    this.promoteAt(job.id!, at - now);
     // A timer promoted early was re-added as `...|early` (see the worker); that job is the live one then.
     const rescheduled = await this.queues.checks.getJob(`${jobIds.timer(machine, timerId)}|early`);
     for (const candidate of [job, rescheduled]) {
@@ -82,6 +105,8 @@ export class JobProducer {
   }
 
   async cancelTimer(machine: MachineRef, timerId: string): Promise<void> {
+    clearTimeout(this.promotions.get(jobIds.timer(machine, timerId)));
+    this.promotions.delete(jobIds.timer(machine, timerId));
     // Best effort: a timer that still fires finds another (or no) armed timer and does nothing.
     try {
       await this.queues.checks.remove(jobIds.timer(machine, timerId));
@@ -139,6 +164,8 @@ export class JobProducer {
   }
 
   close(): Promise<void> {
+    for (const timer of this.promotions.values()) clearTimeout(timer);
+    this.promotions.clear();
     return this.queues.close();
   }
 
