@@ -58,7 +58,7 @@ export interface RunningHttp {
 
 const ENDPOINTS = [
   'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/leader', 'GET /api/services', 'GET /api/services/:name',
-  'GET /api/services/:name/decisions?limit=N', `GET ${BOARD_PATH} (Bull Board)`,
+  'GET /api/services/:name/decisions?limit=N', 'GET /api/services/:name/timeline?minutes=N', `GET ${BOARD_PATH} (Bull Board)`,
 ];
 
 /** Probes: answered without credentials, always. */
