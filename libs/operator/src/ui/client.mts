@@ -68,7 +68,7 @@ async function api(path: string): Promise<Json> {
   return body;
 }
 
-/** Calls `draw` now and every REFRESH_MS, one at a time; failures show in the header and the next round retries. */
+/** Calls `load` now and every REFRESH_MS, one at a time; failures show in the header and the next round retries. */
 function poll(load: () => Promise<void>): void {
   const round = async () => {
     try {
@@ -418,7 +418,11 @@ function servicePage(app: HTMLElement, name: string): void {
     history.replaceState(null, '', url);
     void refresh();
   });
-  refresh = async () => render(await api(`/api/services/${encodeURIComponent(name)}/timeline?minutes=${minutes}`));
+  refresh = async () => {
+    const t = await api(`/api/services/${encodeURIComponent(name)}/timeline?minutes=${minutes}`);
+    // An answer for the window shown before a change of `minutes` comes too late to draw.
+    if (t.minutes === minutes) render(t);
+  };
   poll(() => refresh());
 }
 
