@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { keys, type DecisionRecord } from '@dynamite/domain';
+import { deterministicId, keys, type DecisionRecord } from '@dynamite/domain';
 import type { ServiceTimeline } from '@dynamite/operator';
+import { StateStore } from '@dynamite/store';
 import { OperatorEnv, waitFor } from './support';
 
 async function getJson(url: string, init?: RequestInit): Promise<{ status: number; body: any }> {
@@ -145,6 +146,20 @@ describe('operator API: a service timeline', () => {
     assert.deepEqual(await getJson(`${env.url}/api/services/web_disc/timeline`), { status: 404, body: { error: 'service "web_disc" is an attached service; see its parent in /api/services' } });
     const post = await getJson(`${env.url}/api/services/web/timeline`, { method: 'POST' });
     assert.equal(post.status, 405);
+  });
+
+  test('the store reads the records dated from a time in one range read: older ones left out, the newest `limit` kept', async () => {
+    const store = new StateStore(env.etcd);
+    const t0 = 1_795_704_000_000;
+    const records = [-1_000, -1, 0, 1, 60_000, 3_600_000].map((offset, i): DecisionRecord => {
+      const at = t0 + offset;
+      return { id: deterministicId(at, 'test', String(i)), at, service: 'since', policy: null, machine: null, direction: null, outcome: 'resync', reason: null, rule: null, inputs: {}, action: null, message: `record ${i}` };
+    });
+    for (const r of records) await env.etcd.put(keys.decision('since', r.id)).value(JSON.stringify(r));
+    assert.deepEqual((await store.listDecisionsSince('since', t0, 100)).map((r) => r.message), ['record 5', 'record 4', 'record 3', 'record 2']);
+    assert.deepEqual((await store.listDecisionsSince('since', t0, 2)).map((r) => r.message), ['record 5', 'record 4']);
+    assert.deepEqual(await store.listDecisionsSince('since', t0 + 3_600_001, 100), []);
+    assert.deepEqual(await store.listDecisionsSince('nothing', 0, 100), []);
   });
 
   test('every service of /api/services says whether it is paused (null: no pause recorded)', async () => {
