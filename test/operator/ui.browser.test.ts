@@ -187,10 +187,11 @@ describe('operator page /ui in Chromium', () => {
     await page.route('**/api/services/web/timeline*', async (route) => {
       const response = await route.fetch();
       const body = await response.json() as ServiceTimeline;
-      await route.fulfill({ response, json: { ...body, paused: { paused: true, since: '2026-12-01T10:00:00.000Z', reason: 'maintenance window' } } });
+      const paused = { directions: ['up'], reason: 'maintenance window', since: '2026-12-01T10:00:00.000Z', until: null, remainingMs: null, by: 'ops', active: true };
+      await route.fulfill({ response, json: { ...body, paused } });
     });
     await page.locator('#paused').waitFor({ timeout: 15_000 });
-    assert.equal(await page.locator('#paused').innerText(), 'Paused since 2026-12-01T10:00:00.000Z: maintenance window. The engine decides nothing for this service until it is resumed.');
+    assert.equal(await page.locator('#paused').innerText(), 'Scaling up paused since 2026-12-01T10:00:00.000Z until resumed by ops: maintenance window. No policy scales this service up while it holds.');
     assert.equal(await page.locator('h1 .badge.paused').count(), 1);
     await page.screenshot({ path: SHOTS.paused, fullPage: true });
     await page.unroute('**/api/services/web/timeline*');

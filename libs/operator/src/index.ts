@@ -2,6 +2,5 @@ export * from './http';
 export * from './overview';
 export * from './worker-metrics-server';
 export * from './leadership-view';
-export * from './pause-view';
 export * from './timeline';
 export * from './read-timeline';

@@ -1,17 +1,21 @@
 import type { StateStore } from '@dynamite/store';
 
 /**
- * Whether a service is paused, as `/api/services` (`paused` of each service), its timeline and the `/ui` page show
- * it. The one place that reads it: pause and resume (an etcd key per service and `POST /api/services/:name/pause`)
- * come with another change; until it is merged nothing records a pause, so this answers null ("no pause recorded")
- * and the page shows no badge. Wiring it is reading that key here and returning its view.
+ * Whether a service's scaling is paused, as `/api/services` (`paused` of each service), its timeline and the `/ui`
+ * page show it: the one place that reads it. Pause and resume (an etcd key per service, `POST
+ * /api/services/:name/pause`) come with another change, whose view has this shape; until it is merged nothing
+ * records a pause and this answers null (no pause). Merging it means reading its key here, or taking its view instead.
  */
 export interface PauseView {
-  paused: boolean;
-  /** ISO time the pause began, when known. */
+  directions: ('up' | 'down')[];
+  reason: string;
   since: string | null;
-  /** Why, as the operator gave it, when known. */
-  reason: string | null;
+  /** When it stops applying, or null: until resumed. */
+  until: string | null;
+  remainingMs: number | null;
+  by: string | null;
+  /** False once `until` has passed. */
+  active: boolean;
 }
 
 export async function readPauseView(_store: StateStore, _service: string): Promise<PauseView | null> {

@@ -82,14 +82,29 @@ function poll(load: () => Promise<void>): void {
   void round();
 }
 
-function pausedBadge(paused: Json): HTMLElement | null {
-  return paused && paused.paused === true ? badge('paused', 'paused') : null;
+/** A pause that holds: `paused` of a service (see pause-view.ts) while `active`. */
+function isPaused(paused: Json): boolean {
+  return paused !== null && typeof paused === 'object' && paused.active === true;
+}
+
+function pauseDirections(paused: Json): string {
+  return Array.isArray(paused.directions) ? paused.directions.join(' and ') : 'up and down';
+}
+
+/** Badges of the operator's controls a service view carries: a pause; a dry run when the view says so. */
+function controlBadges(s: Json): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  if (isPaused(s.paused)) out.push(badge(`paused (${pauseDirections(s.paused)})`, 'paused'));
+  if (s.dryRun === true) out.push(badge('dry run', 'dry_run'));
+  return out;
 }
 
 function pauseText(paused: Json): string {
   const since = typeof paused.since === 'string' ? ` since ${paused.since}` : '';
+  const until = typeof paused.until === 'string' ? ` until ${paused.until}` : ' until resumed';
+  const by = typeof paused.by === 'string' && paused.by !== '' ? ` by ${paused.by}` : '';
   const reason = typeof paused.reason === 'string' && paused.reason !== '' ? `: ${paused.reason}` : '';
-  return `Paused${since}${reason}. The engine decides nothing for this service until it is resumed.`;
+  return `Scaling ${pauseDirections(paused)} paused${since}${until}${by}${reason}. No policy scales this service ${pauseDirections(paused)} while it holds.`;
 }
 
 // ---- the service list -----------------------------------------------------------------------------------------
@@ -111,7 +126,7 @@ function listPage(app: HTMLElement): void {
     body.replaceChildren(...services.map((s: Json) => {
       const decision = s.decisions?.[0];
       return el('tr', { 'data-service': s.name, 'data-desired': s.desired, 'data-actual': s.actual ?? '' },
-        el('td', {}, el('a', { href: `/ui/services/${encodeURIComponent(s.name)}` }, s.name), ' ', pausedBadge(s.paused), s.configured === false ? el('span', { class: 'muted' }, ' (not configured)') : null),
+        el('td', {}, el('a', { href: `/ui/services/${encodeURIComponent(s.name)}` }, s.name), ' ', ...controlBadges(s), s.configured === false ? el('span', { class: 'muted' }, ' (not configured)') : null),
         el('td', { class: 'num' }, `${s.desired} / ${s.actual ?? '?'}`),
         el('td', { class: 'num' }, `${s.min ?? '-'} – ${s.max ?? '-'}`),
         el('td', {}, ...(s.policies ?? []).flatMap((p: Json) => [badge(`${p.name}: ${p.state}`, p.state), ' '])),
@@ -334,8 +349,8 @@ function servicePage(app: HTMLElement, name: string): void {
   const render = (t: Json) => {
     app.dataset['updated'] = t.time;
     app.dataset['minutes'] = String(t.minutes);
-    badges.replaceChildren(...[pausedBadge(t.paused)].filter((b): b is HTMLElement => b !== null));
-    banner.replaceChildren(...(t.paused?.paused === true ? [el('div', { class: 'banner paused', id: 'paused' }, pauseText(t.paused))] : []));
+    badges.replaceChildren(...controlBadges(t));
+    banner.replaceChildren(...(isPaused(t.paused) ? [el('div', { class: 'banner paused', id: 'paused' }, pauseText(t.paused))] : []));
     facts.replaceChildren(
       el('span', {}, 'desired ', el('b', { id: 'desired' }, t.desired)),
       el('span', {}, 'actual (fleet) ', el('b', { id: 'actual' }, t.actual ?? '?')),

@@ -66,6 +66,7 @@ td.message { color: #374151; }
 .badge.action_failed, .badge.failed { background: #fecaca; color: #7f1d1d; }
 .badge.disarmed { background: #f3f4f6; color: #4b5563; }
 .badge.paused { background: #7c3aed; color: #fff; }
+.badge.dry_run { background: #0f766e; color: #fff; }
 .banner { padding: 8px 12px; border-radius: 6px; margin-bottom: 12px; }
 .banner.paused { background: #ede9fe; border: 1px solid #c4b5fd; color: #4c1d95; }
 .banner.error { background: #fee2e2; border: 1px solid #fca5a5; color: #7f1d1d; }
