@@ -24,11 +24,12 @@ function sources(dir) {
 const rootPkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const versions = { ...rootPkg.dependencies, ...rootPkg.devDependencies };
 
-/** Package names a folder's sources import (`etcd3/lib/rpc` counts as `etcd3`); node's own modules are left out. */
+/** Package names a folder's sources import or resolve (`etcd3/lib/rpc` counts as `etcd3`); node's own modules are left out. */
 function importedPackages(dir, { external = false } = {}) {
   const found = new Set();
   for (const file of sources(dir)) {
-    for (const m of fs.readFileSync(file, 'utf8').matchAll(/(?:from|import\()\s*'([^'.][^']*)'/g)) {
+    // require.resolve counts too: a package whose files are served (uplot for /ui) is a dependency like an import.
+    for (const m of fs.readFileSync(file, 'utf8').matchAll(/(?:from|import\(|require\.resolve\()\s*'([^'.][^']*)'/g)) {
       const spec = m[1];
       if (spec.startsWith('node:')) continue;
       const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];

@@ -9,6 +9,7 @@ import {
 } from '@dynamite/domain';
 import type { FleetUnit } from '@dynamite/fleet-client';
 import type { ActionRecord, CooldownRecord, StateStore, InstanceRecord, StoredMachine } from '@dynamite/store';
+import { readPauseView, type PauseView } from './pause-view';
 
 /**
  * What an operator asks first: per service, how many instances are recorded (desired) and how many fleet runs
@@ -94,6 +95,8 @@ export interface ServiceView {
   actions: ActionView[];
   /** Newest first. */
   decisions: DecisionView[];
+  /** Whether the service is paused (null: no pause recorded); see pause-view.ts. */
+  paused: PauseView | null;
 }
 
 export interface Overview {
@@ -155,9 +158,10 @@ export async function buildOverview(store: StateStore, config: DynamiteConfig, o
   const selected = opts.only === undefined ? names : names.filter((n) => n.name === opts.only);
 
   const services = await Promise.all(selected.map(async ({ name, config: svc }): Promise<ServiceView> => {
-    const [records, decisions] = await Promise.all([
+    const [records, decisions, paused] = await Promise.all([
       store.readService(name),
       opts.decisions > 0 ? store.listDecisions(name, opts.decisions) : Promise.resolve([] as DecisionRecord[]),
+      readPauseView(store, name),
     ]);
     const instances = records.instances
       .slice()
@@ -205,6 +209,7 @@ export async function buildOverview(store: StateStore, config: DynamiteConfig, o
           attempts: a.attempts, error: a.error, createdAt: iso(a.createdAt) ?? '',
         })),
       decisions: decisions.map(decisionView),
+      paused,
     };
   }));
 

@@ -5,6 +5,7 @@ import { readLeaderView, type LeaderView } from './leadership-view';
 import { buildOverview, listServiceNames, type Overview } from './overview';
 import { DECISIONS_LIMIT, OVERVIEW_DECISIONS } from './http/api';
 import { withDeadline, type Probes, type Readiness } from './http/probes';
+import { readServiceTimeline, type ServiceTimeline } from './read-timeline';
 
 /**
  * A value loaded at most once per `maxAgeMs`, by one load at a time: every caller in between shares the last result
@@ -57,6 +58,10 @@ export interface Snapshot {
 const DECISIONS_KEPT = DECISIONS_LIMIT.max;
 /** The most decision records per service in an overview: the API's `decisions` maximum. */
 const OVERVIEW_DECISIONS_KEPT = OVERVIEW_DECISIONS.max;
+/** The newest decision records a timeline lists (whatever their age). */
+const TIMELINE_RECENT_DECISIONS = 25;
+/** Timelines (service x minutes) cached at once; the oldest asked for goes first. */
+const TIMELINES_KEPT = 64;
 
 /**
  * The operator's read model: everything `/api`, `/metrics` and `/readyz` answer, refreshed from etcd, Redis and
@@ -67,6 +72,7 @@ export class ReadModel {
   private readonly ready: Cached<Readiness>;
   private readonly decisions = new Map<string, Cached<DecisionRecord[]>>();
   private readonly leader: Cached<LeaderView>;
+  private readonly timelines = new Map<string, Cached<ServiceTimeline | null>>();
 
   constructor(private readonly src: ReadModelSources) {
     this.snapshot = new Cached(() => withDeadline(this.readSnapshot(), src.timeoutMs * 2, 'etcd'), src.maxAgeMs);
@@ -109,6 +115,30 @@ export class ReadModel {
       this.decisions.set(service, cached);
     }
     return (await cached.get()).slice(0, limit);
+  }
+
+  /**
+   * One service's last `minutes` for the `/ui` page (null: an attached service, shown in its parent). Read for that
+   * service alone (never every service's samples), at most once per `maxAgeMs` per (service, minutes).
+   */
+  async timeline(service: string, minutes: number): Promise<ServiceTimeline | null> {
+    const key = `${service}\u0000${minutes}`;
+    let cached = this.timelines.get(key);
+    if (cached) {
+      this.timelines.delete(key);
+    } else {
+      cached = new Cached(() => withDeadline(this.readTimeline(service, minutes), this.src.timeoutMs * 2, 'etcd'), this.src.maxAgeMs);
+      if (this.timelines.size >= TIMELINES_KEPT) this.timelines.delete(this.timelines.keys().next().value!);
+    }
+    this.timelines.set(key, cached);
+    return cached.get();
+  }
+
+  private async readTimeline(service: string, minutes: number): Promise<ServiceTimeline | null> {
+    const [{ overview }, config, recent] = await Promise.all([this.snapshot.get(), this.src.config(), this.decisionsOf(service, TIMELINE_RECENT_DECISIONS)]);
+    const view = overview.services.find((s) => s.name === service);
+    if (!view) return null;
+    return readServiceTimeline(this.src.store, config, view, { now: this.src.now(), minutes, recent });
   }
 
   readiness(): Promise<Readiness> {

@@ -1,6 +1,7 @@
 import { Range, type Etcd3 } from 'etcd3';
 import type { IKeyValue } from 'etcd3/lib/rpc';
 import {
+  idTimePart,
   keys,
   matchInstanceName,
   attachedProblem,
@@ -268,10 +269,10 @@ export class StateStore {
 
   /**
    * Every stored state machine and cooldown, in one read of the policy prefix (for timers and cooldown ends to
-   * re-create after a restart or a Redis wipe, and for the operator's views).
+   * re-create after a restart or a Redis wipe, and for the operator's views); with `service`, only that service's.
    */
-  async listPolicyState(): Promise<{ machines: StoredMachineEntry[]; cooldowns: CooldownEntry[] }> {
-    const res = await this.etcd.getAll().prefix(keys.policyPrefix).exec();
+  async listPolicyState(service?: string): Promise<{ machines: StoredMachineEntry[]; cooldowns: CooldownEntry[] }> {
+    const res = await this.etcd.getAll().prefix(service === undefined ? keys.policyPrefix : keys.servicePolicyPrefix(service)).exec();
     const current = String(res.header.revision);
     const machines: StoredMachineEntry[] = [];
     const cooldowns: CooldownEntry[] = [];
@@ -320,6 +321,22 @@ export class StateStore {
       const id = kv.key.toString('utf8').slice(prefix.length);
       const record = this.accept('decision', kv, (text) => parseDecisionRecord({ service, id }, text));
       if (record) out.push(record);
+    }
+    return out.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  }
+
+  /**
+   * The newest `limit` records of a service dated at or after `sinceMs`, newest first: one range read from the id
+   * of that time (record ids start with their time), however many older records etcd keeps.
+   */
+  async listDecisionsSince(service: string, sinceMs: number, limit: number): Promise<DecisionRecord[]> {
+    const prefix = keys.serviceDecisionsPrefix(service);
+    const res = await this.etcd.getAll().inRange(new Range(`${prefix}${idTimePart(sinceMs)}`, Buffer.from(prefixEnd(prefix), 'latin1'))).sort('Key', 'Descend').limit(limit).exec();
+    const out: DecisionRecord[] = [];
+    for (const kv of res.kvs) {
+      const id = kv.key.toString('utf8').slice(prefix.length);
+      const record = this.accept('decision', kv, (text) => parseDecisionRecord({ service, id }, text));
+      if (record && record.at >= sinceMs) out.push(record);
     }
     return out.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   }

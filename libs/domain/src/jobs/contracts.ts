@@ -89,6 +89,13 @@ export const jobIds = {
  */
 export function deterministicId(timeMs: number, ...parts: string[]): string {
   const hash = createHash('sha1').update(parts.join('\u0000')).digest('hex').slice(0, 10);
-  const time = Math.max(0, Math.floor(timeMs)).toString(36).padStart(9, '0');
-  return `${time}-${hash}`;
+  return `${idTimePart(timeMs)}-${hash}`;
+}
+
+/**
+ * The time part of a deterministicId: ids of later times sort after it, so `<prefix><idTimePart(t)>` starts the
+ * range of records dated at or after `t` (decision records are keyed by their id).
+ */
+export function idTimePart(timeMs: number): string {
+  return Math.max(0, Math.floor(timeMs)).toString(36).padStart(9, '0');
 }

@@ -2,6 +2,7 @@ import { Router, type NextFunction, type Request, type RequestHandler, type Resp
 import type { LeadershipStatus } from '@dynamite/engine';
 import { decisionView } from '../overview';
 import type { ReadModel } from '../read-model';
+import { TIMELINE_MINUTES } from '../timeline';
 import type { OperatorMetrics } from './operator-metrics';
 
 /** An error with the HTTP status to answer and a message meant for the caller. */
@@ -131,6 +132,17 @@ export function createApiRouter(src: ApiSources): Router {
       await requireService(name);
       const records = await fromEtcd(() => src.readModel.decisionsOf(name, limit));
       res.json({ service: name, limit, count: records.length, decisions: records.map(decisionView) });
+    }))
+    .all(methodNotAllowed('GET'));
+
+  router.route('/api/services/:name/timeline')
+    .get(wrap(async (req, res) => {
+      const minutes = intParam(req, 'minutes', TIMELINE_MINUTES);
+      const name = String(req.params.name);
+      await requireService(name);
+      const timeline = await fromEtcd(() => src.readModel.timeline(name, minutes));
+      if (!timeline) throw new HttpError(404, `service ${JSON.stringify(name)} is an attached service; see its parent in /api/services`);
+      res.json(timeline);
     }))
     .all(methodNotAllowed('GET'));
 

@@ -12,6 +12,7 @@ import { BOARD_PATH, createBoardRouter } from './board';
 import { HttpConfigError } from './errors';
 import { OperatorMetrics } from './operator-metrics';
 import { Probes, type WatchHandle } from './probes';
+import { createUiRouter } from './ui';
 
 export interface HttpListenOptions extends HttpBind {
   /** Basic-auth credentials; undefined reads DYNAMITE_HTTP_USER / DYNAMITE_HTTP_PASSWORD, null means none. */
@@ -58,7 +59,8 @@ export interface RunningHttp {
 
 const ENDPOINTS = [
   'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/leader', 'GET /api/services', 'GET /api/services/:name',
-  'GET /api/services/:name/decisions?limit=N', `GET ${BOARD_PATH} (Bull Board)`,
+  'GET /api/services/:name/decisions?limit=N', 'GET /api/services/:name/timeline?minutes=N', `GET ${BOARD_PATH} (Bull Board)`,
+  'GET /ui (services and their last minutes, in a browser)',
 ];
 
 /** Probes: answered without credentials, always. */
@@ -156,6 +158,7 @@ export function createOperatorApp(
   app.use(basicAuth(credentials, (req) => !isOpenRequest(req, publicReads)));
   app.use(createApiRouter({ readModel, metrics, now, startedAt: now(), leadership: () => targets.leadership?.status() ?? null }));
   app.use(BOARD_PATH, createBoardRouter(queues.all()));
+  app.use(createUiRouter());
   app.get('/', (_req, res) => {
     const auth = credentials === null ? 'none (loopback only)' : publicReads ? 'basic (board and changes; reads are public)' : 'basic (all but /healthz and /readyz)';
     res.json({ name: 'dynamite', endpoints: ENDPOINTS, auth });
