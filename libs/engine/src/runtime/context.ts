@@ -7,6 +7,7 @@ import { ConfigSource } from './config-source';
 import { JobProducer } from './job-producer';
 import type { Logger } from './logger';
 import { EngineMetrics } from './metrics';
+import { Notifier } from './notifier';
 import { recordRejectionSink } from './record-rejections';
 import { SampleRejections } from './sample-rejections';
 
@@ -22,6 +23,8 @@ export interface EngineContext {
   metrics: EngineMetrics;
   /** Samples that cannot be used, counted and logged once each. */
   rejections: SampleRejections;
+  /** Webhook deliveries of committed records (`Notifications`). */
+  notifier: Notifier;
 }
 
 export type FleetClientOptions = ConstructorParameters<typeof FleetClient>[0];
@@ -33,15 +36,18 @@ export function createEngineContext(opts: {
 }): EngineContext {
   const metrics = opts.metrics ?? new EngineMetrics();
   const store = new StateStore(createEtcdClient(opts.etcd), recordRejectionSink(metrics, opts.log));
+  const config = new ConfigSource(store, { watchClient: () => createEtcdClient(opts.etcd) });
+  const jobs = new JobProducer(new JobQueues(opts.connection, opts.queuePrefix));
   return {
     store,
-    config: new ConfigSource(store, { watchClient: () => createEtcdClient(opts.etcd) }),
-    jobs: new JobProducer(new JobQueues(opts.connection, opts.queuePrefix)),
+    config,
+    jobs,
     fleet: new FleetClient({ ...(opts.fleet ?? {}), endpoint: opts.fleetEndpoint }),
     clock: opts.clock ?? systemClock,
     log: opts.log,
     metrics,
     rejections: new SampleRejections({ metrics, store, log: opts.log }),
+    notifier: new Notifier(config, jobs, opts.log),
   };
 }
 
