@@ -17,4 +17,6 @@ export * from './processors/webhook-delivery';
 export * from './scheduling/engine-state';
 export * from './scheduling/sample-watch';
 export * from './scheduling/template-record';
+export * from './scheduling/config-apply';
+export * from './scheduling/config-reload';
 export * from './scheduling/leadership';
