@@ -214,7 +214,7 @@ class LeaderTerm {
     // The config as stored now, with its revision: what this term applies, and compares later changes with. A change
     // made while no leader ran (or before a leader died applying it) is settled here, as a hot reload would have.
     const baseline = await ctx.config.latest({ fresh: true });
-    const settled = await settleConfig(ctx, baseline);
+    const settled = await settleConfig(ctx, baseline, { by: loaded.source === 'file' ? `the config file of a scheduler start (${opts.configFile})` : 'a scheduler start' });
     if (settled.from !== null && settled.from !== baseline.modRevision) log.info({ ...settled }, 'config changed since it was last applied; settled');
 
     const sampleWatch = new SampleWatch(ctx, baseline.config, { watchClient: () => createEtcdClient(this.opts.etcd) });
@@ -235,7 +235,7 @@ class LeaderTerm {
     };
     await rebuild('elected');
     if (this.stopped) return;
-    await markApplied(ctx.store, baseline);
+    if (settled.from !== baseline.modRevision) await markApplied(ctx.store, baseline);
 
     await sampleWatch.start(mode);
     if (this.stopped) {

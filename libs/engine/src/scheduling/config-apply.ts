@@ -34,12 +34,13 @@ export interface ConfigPlan {
   changed: boolean;
 }
 
-/** What `dynamite apply` asks of the leader beyond the config itself, written with it (merged with a pending one). */
+/** What `dynamite apply` (or a SIGHUP) tells the leader beyond the config itself, written with it (merged with a pending one). */
 export interface ApplyRequest {
   /** Services whose units the leader destroys (recorded services no longer in the config at apply time). */
   prune: string[];
   /** Services whose unit files changed (recorded in their decision records). */
   unitFiles: string[];
+  /** Who stored it (`dynamite apply`, `SIGHUP`), for the records. */
   by: string;
   at: number;
 }
@@ -127,15 +128,13 @@ export async function storeConfig(store: StateStore, next: ConfigToStore, plan: 
     const kv = pending.kvs[0];
     const earlier = kv ? parseApplyRequest(kv.value.toString('utf8')) : null;
     const writes: Write[] = [{ put: keys.applicationConfiguration, value: JSON.stringify(next.config.raw) }];
-    if (prune.length > 0 || unitFiles.length > 0 || earlier) {
-      const request: ApplyRequest = {
-        prune: union(earlier?.prune ?? [], prune),
-        unitFiles: union(earlier?.unitFiles ?? [], unitFiles),
-        by: opts.by,
-        at: opts.now,
-      };
-      writes.push({ put: keys.applyRequest, value: JSON.stringify(request) });
-    }
+    const request: ApplyRequest = {
+      prune: union(earlier?.prune ?? [], prune),
+      unitFiles: union(earlier?.unitFiles ?? [], unitFiles),
+      by: opts.by,
+      at: opts.now,
+    };
+    writes.push({ put: keys.applyRequest, value: JSON.stringify(request) });
     if (opts.fileDigest) writes.push({ put: keys.configurationFileDigest, value: opts.fileDigest });
     return (await store.commit([{ key: keys.applyRequest, modRevision: kv ? String(kv.mod_revision) : '0' }], writes)) ? undefined : CONFLICT;
   });

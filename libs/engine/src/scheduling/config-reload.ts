@@ -45,7 +45,7 @@ export interface ConfigChangeReport {
 }
 
 /** The etcd side of a config change: policy state, records, prunes. Idempotent but for the records' ids. */
-export async function settleConfig(ctx: EngineContext, next: ConfigAtRevision): Promise<ConfigChangeReport> {
+export async function settleConfig(ctx: EngineContext, next: ConfigAtRevision, opts: { by?: string } = {}): Promise<ConfigChangeReport> {
   const previous = await readAppliedConfig(ctx.store);
   const diff = previous ? diffConfigs(previous.config, next.config) : null;
   const report: ConfigChangeReport = {
@@ -61,7 +61,8 @@ export async function settleConfig(ctx: EngineContext, next: ConfigAtRevision): 
 
   if (diff) await resetPolicyState(ctx, diff);
   const now = ctx.clock.now();
-  const records = diff || request ? changeRecords(previous?.config ?? null, next, diff, request, now) : [];
+  const by = request?.by ?? opts.by ?? 'a config stored anew';
+  const records = diff || request ? changeRecords(previous?.config ?? null, next, diff, request, by, now) : [];
   if (records.length > 0) {
     const writes: Write[] = records.map((r) => ({ put: keys.decision(r.service, r.id), value: JSON.stringify(r) }));
     for (let i = 0; i < writes.length; i += 100) await ctx.store.commit([], writes.slice(i, i + 100));
@@ -109,7 +110,7 @@ async function resetPolicyState(ctx: EngineContext, diff: ConfigDiff): Promise<v
 }
 
 /** One `reconfigured` record per service the change touches, each saying what changed for it and what follows. */
-function changeRecords(previous: DynamiteConfig | null, next: ConfigAtRevision, diff: ConfigDiff | null, request: ApplyRequest | null, now: number): DecisionRecord[] {
+function changeRecords(previous: DynamiteConfig | null, next: ConfigAtRevision, diff: ConfigDiff | null, request: ApplyRequest | null, by: string, now: number): DecisionRecord[] {
   const notes = new Map<string, { reason: 'added' | 'removed' | 'changed'; lines: string[] }>();
   const note = (service: string, reason: 'added' | 'removed' | 'changed', line: string) => {
     const entry = notes.get(service) ?? { reason, lines: [] };
@@ -156,7 +157,6 @@ function changeRecords(previous: DynamiteConfig | null, next: ConfigAtRevision, 
     if (findService(next.config, name)) note(name, 'changed', 'unit file changed: new instances use it, running ones keep theirs');
   }
 
-  const by = request?.by ?? 'a config stored anew';
   return [...notes].map(([service, { reason, lines }]) => ({
     id: deterministicId(now, 'reconfigured', service, next.modRevision),
     at: now,
@@ -206,7 +206,7 @@ async function pruneService(ctx: EngineContext, next: ConfigAtRevision, service:
         rule: null,
         inputs: { revision: next.modRevision, by: request.by, instancesBefore: before },
         action: { kind: 'scale_down', instance: instance.name, attached: attachedUnits },
-        message: `${service} is no longer in the config and ${request.by} asked to prune it: removing ${instance.name}`,
+        message: `${service} is no longer in the config and ${request.by} --prune asked to destroy its units: removing ${instance.name}`,
       };
       if (!(await commitBoundRepair(ctx.store, { service, templateRevision: records.template.modRevision, record, scale }))) return CONFLICT;
       return { scale: scale!, record };
