@@ -1,16 +1,19 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import IORedis from 'ioredis';
 import { JOB, NOTIFICATIONS_QUEUE, jobIds, type WebhookJobData } from '@dynamite/domain';
 import { JobProducer } from '@dynamite/engine';
 import { JobQueues } from '@dynamite/queues';
-import { EngineHarness, sampleStream, waitFor, webServiceConfig } from '../support/engine-harness';
+import { EngineHarness, REPO_ROOT, sampleStream, waitFor, webServiceConfig } from '../support/engine-harness';
 import { freePort } from '../support/ports';
 import { WebhookReceiver, type ReceivedWebhook } from '../support/webhook-receiver';
 
 const SECRET = 'test-secret-for-the-good-receiver';
 const FLAKY_SECRET = 'flaky-secret-0123456789';
 const DOWN_SECRET = 'down-secret-0123456789';
+const EXAMPLE_SECRET = 'example-secret-0123456789';
 
 /**
  * Webhooks against real engine processes: a scheduler and a worker over a private etcd, Redis and the fleet emulator,
@@ -23,9 +26,21 @@ describe('webhook notifications of decisions and actions', () => {
   let flaky: WebhookReceiver;
   let down: WebhookReceiver;
   let boardUrl: string;
+  /** examples/notifications/receiver.js, the receiver docs/notifications.md shows, and the lines it printed. */
+  let example: ChildProcess;
+  const exampleLines: string[] = [];
 
   before(async () => {
     [good, flaky, down] = await Promise.all([WebhookReceiver.start(SECRET), WebhookReceiver.start(FLAKY_SECRET), WebhookReceiver.start(DOWN_SECRET)]);
+    const examplePort = await freePort();
+    example = spawn(process.execPath, [path.join(REPO_ROOT, 'examples', 'notifications', 'receiver.js'), String(examplePort)], {
+      env: { ...process.env, DYNAMITE_WEBHOOK_SECRET: EXAMPLE_SECRET },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let exampleErr = '';
+    example.stdout!.setEncoding('utf8').on('data', (d: string) => exampleLines.push(...d.split('\n').filter((l) => l !== '')));
+    example.stderr!.setEncoding('utf8').on('data', (d: string) => { exampleErr += d; });
+    await waitFor(async () => exampleErr.includes('listening on'), 10_000, 'the example receiver listening');
     flaky.answer = ({ nth }) => (nth === 1 ? 500 : 200);
     down.answer = () => 503;
     const { config, units } = webServiceConfig({ min: 1, max: 3, upPeriod: 1.5, cooldown: 30 });
@@ -45,12 +60,15 @@ describe('webhook notifications of decisions and actions', () => {
         url: ${down.url}
         secret: ${DOWN_SECRET}
         events: [action]
+      example:
+        url: http://127.0.0.1:${examplePort}/dynamite
+        secret_env: EXAMPLE_WEBHOOK_SECRET
 `;
     h = await EngineHarness.start({
       suite: 'notifications',
       config: config + notifications,
       units,
-      env: { TEST_WEBHOOK_SECRET: SECRET, DYNAMITE_WEBHOOK_ATTEMPTS: '3', DYNAMITE_WEBHOOK_BACKOFF_MS: '200' },
+      env: { TEST_WEBHOOK_SECRET: SECRET, EXAMPLE_WEBHOOK_SECRET: EXAMPLE_SECRET, DYNAMITE_WEBHOOK_ATTEMPTS: '3', DYNAMITE_WEBHOOK_BACKOFF_MS: '200' },
     });
     const port = await freePort();
     boardUrl = `http://127.0.0.1:${port}/admin/queues`;
@@ -60,6 +78,7 @@ describe('webhook notifications of decisions and actions', () => {
   });
 
   after(async () => {
+    example?.kill('SIGTERM');
     await h?.stop();
     await Promise.all([good, flaky, down].map((r) => r?.close()));
   });
@@ -142,6 +161,16 @@ describe('webhook notifications of decisions and actions', () => {
     const delivered = await waitFor(async () => down.delivered().find((d) => d.payload.id === id), 20_000, 'delivered after the retry', h);
     assert.equal(delivered.verified, true);
     await waitFor(async () => (await (await queue.getJob(id))?.getState()) === 'completed', 10_000, 'the job completed', h);
+  });
+
+  test('the receiver of docs/notifications.md (examples/notifications/receiver.js) verifies and prints the engine\'s deliveries', async () => {
+    const lines = await waitFor(async () => {
+      const parsed = exampleLines.map((l) => JSON.parse(l) as { id: string; event: string; service: string; outcome: string });
+      return parsed.some((p) => p.outcome === 'bound_repair') && parsed.some((p) => p.outcome === 'action_done') ? parsed : null;
+    }, 20_000, 'the example receiver printed the repair and its action', h);
+    const repair = lines.find((p) => p.outcome === 'bound_repair')!;
+    assert.deepEqual({ event: repair.event, service: repair.service }, { event: 'decision', service: 'web' });
+    assert.equal(new Set(lines.map((p) => p.id)).size, lines.length, 'each delivery printed once');
   });
 
   test('the same record committed again (a retried job) adds no second delivery', async () => {

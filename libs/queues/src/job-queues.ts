@@ -6,7 +6,7 @@ import { ACTIONS_QUEUE, CHECKS_QUEUE, MAINTENANCE_QUEUE, NOTIFICATIONS_QUEUE } f
 export const ACTION_ATTEMPTS = Number(process.env.DYNAMITE_ACTION_ATTEMPTS ?? 5);
 export const ACTION_BACKOFF_MS = Number(process.env.DYNAMITE_ACTION_BACKOFF_MS ?? 1_000);
 
-/** Retry policy of webhook deliveries: 1, 2, 4 ... 128 s apart by default (about 4 minutes), then the failed set. */
+/** Retry policy of webhook deliveries: 8 attempts 1, 2, 4 ... 64 s apart by default (about 2 minutes), then the failed set. */
 export const WEBHOOK_ATTEMPTS = Number(process.env.DYNAMITE_WEBHOOK_ATTEMPTS ?? 8);
 export const WEBHOOK_BACKOFF_MS = Number(process.env.DYNAMITE_WEBHOOK_BACKOFF_MS ?? 1_000);
 

@@ -100,7 +100,7 @@ export function formatPlan(plan: ConfigPlan, next: DynamiteConfig, opts: { prune
   for (const t of plan.templates) if (t.unitFileChanged) lines.push(`~ Service.${t.service}: unit file changed (new instances use it; running ones keep theirs)`);
   const removed = new Set(plan.diff?.services.removed ?? []);
   for (const u of plan.unmanaged) {
-    if (removed.has(u.service)) continue;
+    if (removed.has(u.service) || u.instances.length === 0 || opts.prune) continue;
     // Removed earlier (without --prune): still recorded, units still running.
     lines.push(`  Service.${u.service}: not in the config, not managed (${u.instances.length} recorded instance(s) left running)`);
   }

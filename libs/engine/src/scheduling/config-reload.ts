@@ -135,7 +135,7 @@ function changeRecords(previous: DynamiteConfig | null, next: ConfigAtRevision, 
     for (const { name, changes } of diff.services.changed) {
       const lines = changes.map((c) => describeChange(c, joinPath(['Service', name])));
       if (attached(next.config, name)) for (const parent of parentsOf(name)) note(parent, 'changed', `attached service ${name} changed: ${lines.join(', ')}`);
-      else note(name, 'changed', `changed: ${lines.join(', ')}`);
+      else note(name, 'changed', lines.join(', '));
     }
     for (const { name, changes, restartsMachines } of diff.policies.changed) {
       const what = changes.map((c) => describeChange(c, joinPath(['ScalingPolicy', name]))).join(', ');
@@ -169,7 +169,7 @@ function changeRecords(previous: DynamiteConfig | null, next: ConfigAtRevision, 
     rule: null,
     inputs: { revision: next.modRevision, by, changes: lines },
     action: null,
-    message: `config revision ${next.modRevision} (${by}): ${service} ${lines.join('; ')}`,
+    message: `config revision ${next.modRevision} (${by}), ${service}: ${lines.join('; ')}`,
   }));
 }
 
