@@ -55,7 +55,7 @@ export function createEngineContext(opts: {
  * The fleet endpoint: -f/--fleet_endpoint when given, else the config's FleetAPIEndpoint, else the default.
  * (The original used the flag at first start and the config everywhere else; one rule is simpler.)
  */
-export async function useConfiguredFleetEndpoint(ctx: EngineContext, opts: { fleetEndpointExplicit?: boolean; fleet?: FleetClientOptions }): Promise<void> {
+export async function useConfiguredFleetEndpoint(ctx: EngineContext, opts: { fleetEndpointExplicit?: boolean; fleet?: FleetClientOptions; fleetEndpoint?: string }): Promise<void> {
   if (opts.fleetEndpointExplicit) return;
   let configured: { ip: string; port: number } | null = null;
   try {
@@ -63,5 +63,10 @@ export async function useConfiguredFleetEndpoint(ctx: EngineContext, opts: { fle
   } catch {
     return; // no stored config yet: keep the default
   }
-  if (configured) ctx.fleet = new FleetClient({ ...(opts.fleet ?? {}), endpoint: `${configured.ip}:${configured.port}` });
+  // A config without one (again, after a hot reload): back to the flag's default.
+  const endpoint = configured ? `${configured.ip}:${configured.port}` : opts.fleetEndpoint;
+  if (endpoint === undefined) return;
+  const next = new FleetClient({ ...(opts.fleet ?? {}), endpoint });
+  // Called again on every config change (hot reload): a client for the same endpoint keeps its connections.
+  if (next.endpoint.baseUrl !== ctx.fleet.endpoint.baseUrl) ctx.fleet = next;
 }

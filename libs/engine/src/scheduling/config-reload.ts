@@ -224,7 +224,7 @@ export interface ConfigChangeHooks {
   /** Routes samples by the new config (the scheduler's sample watch). */
   routeSamples(config: DynamiteConfig): Promise<void>;
   /** The fleet flags, for a changed FleetAPIEndpoint. */
-  fleet: { fleetEndpointExplicit?: boolean; fleet?: FleetClientOptions };
+  fleet: { fleetEndpointExplicit?: boolean; fleet?: FleetClientOptions; fleetEndpoint?: string };
 }
 
 /** Everything the leader does for a config stored while it leads (see the top of this file). */
