@@ -6,6 +6,7 @@ import { CHECKS_QUEUE, MAINTENANCE_QUEUE, JOB, jobIds, keys } from '@dynamite/do
 import type { CooldownRecord, StoredMachine } from '@dynamite/store';
 import { EngineHarness, sampleStream, waitFor, webServiceConfig, type EngineProcess } from '../support/engine-harness';
 import { runDynamite, type CliRun } from '../config/support';
+import { WebhookReceiver } from '../support/webhook-receiver';
 
 /** A second service with its own scale-up policy on its own metric, added and removed by the tests. */
 const API_SERVICE = `    api:
@@ -37,17 +38,25 @@ describe('hot reload: dynamite diff / apply and SIGHUP on a running engine', () 
   let h: EngineHarness;
   let scheduler: EngineProcess;
   let original: string;
+  /** Told about config changes (`events: [config]`). */
+  let hook: WebhookReceiver;
 
   before(async () => {
+    hook = await WebhookReceiver.start('hot-reload-webhook-secret');
     // web_up fires fast (a cooldown follows); web_down arms for 10 minutes (its timer stays armed through the tests).
-    h = await EngineHarness.start({ suite: 'hot-reload', ...webServiceConfig({ min: 1, max: 4, upPeriod: 1.5, downPeriod: 600, cooldown: 300 }) });
+    const { config, units } = webServiceConfig({ min: 1, max: 4, upPeriod: 1.5, downPeriod: 600, cooldown: 300 });
+    const notifications = `  Notifications:\n    webhooks:\n      changes:\n        url: ${hook.url}\n        secret: hot-reload-webhook-secret\n        events: [config]\n`;
+    h = await EngineHarness.start({ suite: 'hot-reload', config: config + notifications, units });
     fs.writeFileSync(path.join(h.unitDir, 'api@.service'), '[Unit]\nDescription=api %i\n\n[Service]\nExecStart=/bin/sleep 600\n');
     original = fs.readFileSync(h.configFile, 'utf8');
     scheduler = h.spawn('scheduler');
     h.spawn('worker');
     await waitFor(async () => (await h.launchedUnits()).includes('web@8080.service'), 30_000, 'min instance launched', h);
   });
-  after(async () => { await h?.stop(); });
+  after(async () => {
+    await h?.stop();
+    await hook?.close();
+  });
 
   /** A config file in the suite's folder: the original, changed by `edit`. */
   function configFile(name: string, edit: (text: string) => string): string {
@@ -117,6 +126,8 @@ describe('hot reload: dynamite diff / apply and SIGHUP on a running engine', () 
     assert.equal(added?.reason, 'added');
     assert.match((added as unknown as { message: string }).message, /^config revision \d+ \(dynamite apply\), api: added to the config \(min_instance 2, max_instance 3\)/);
     assert.equal((await h.decisions('api')).filter((d) => d.outcome === 'bound_repair').length, 2);
+    const told = await waitFor(async () => hook.find('reconfigured'), 20_000, 'the config change sent to the webhook', h);
+    assert.deepEqual({ event: told.payload.event, service: told.payload.service, id: told.payload.record.id, verified: told.verified }, { event: 'config', service: 'api', id: added!.id, verified: true });
 
     // The sample watch routes the new service's metric (it was not restarted).
     const apiStream = sampleStream(h, 'apiserver', 'a1', 'cpu_user', () => 99);
