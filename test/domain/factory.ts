@@ -59,6 +59,7 @@ export function config(
     services,
     policies,
     engine: { metricsRetentionMs: 600_000, reconcileIntervalMs: 10_000 },
+    notifications: { webhooks: [] },
     warnings: [],
     raw: {},
   };

@@ -183,7 +183,7 @@ describe('basic auth on a real scheduler', () => {
     }
   });
 
-  test('auth on: the right credentials open the board and its API, which lists the three queues', async () => {
+  test('auth on: the right credentials open the board and its API, which lists the four queues', async () => {
     const page = await fetch(`${locked.url}/admin/queues`, { headers: { authorization: basic(USER, PASSWORD) } });
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);
@@ -191,11 +191,14 @@ describe('basic auth on a real scheduler', () => {
     const api = await fetch(`${locked.url}/admin/queues/api/queues`, { headers: { authorization: basic(USER, PASSWORD) } });
     assert.equal(api.status, 200);
     const body = await api.json() as { queues: { name: string; description: string; allowRetries: boolean; readOnlyMode: boolean }[] };
-    assert.deepEqual(body.queues.map((q) => q.name).sort(), ['actions', 'checks', 'maintenance']);
+    assert.deepEqual(body.queues.map((q) => q.name).sort(), ['actions', 'checks', 'maintenance', 'notifications']);
     const actions = body.queues.find((q) => q.name === 'actions')!;
     assert.equal(actions.allowRetries, true);
     assert.equal(actions.readOnlyMode, false);
     assert.match(actions.description, /fleet create\/destroy actions/);
+    const notifications = body.queues.find((q) => q.name === 'notifications')!;
+    assert.equal(notifications.allowRetries, true);
+    assert.match(notifications.description, /Webhook deliveries/);
   });
 
   test('auth on: every mutating request needs credentials, on the board and elsewhere', async () => {
@@ -262,7 +265,7 @@ describe('basic auth on a real scheduler', () => {
     assert.equal(page.status, 200);
     const api = await fetch(`${open.url}/admin/queues/api/queues`);
     assert.equal(api.status, 200);
-    assert.equal(((await api.json()) as { queues: unknown[] }).queues.length, 3);
+    assert.equal(((await api.json()) as { queues: unknown[] }).queues.length, 4);
     const post = await fetch(`${open.url}/api/services`, { method: 'POST' });
     assert.equal(post.status, 405);
     const root = await fetch(`${open.url}/`);

@@ -37,7 +37,7 @@ describe('/metrics', () => {
     ];
     for (const name of names) assert.match(text, new RegExp(`^# HELP ${name} \\S`, 'm'), name);
     const { metrics } = await scrape(env);
-    for (const queue of ['checks', 'actions', 'maintenance']) {
+    for (const queue of ['checks', 'actions', 'maintenance', 'notifications']) {
       for (const state of ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed']) {
         assert.ok(metrics.has(`dynamite_queue_jobs{queue="${queue}",state="${state}"}`), `${queue} ${state}`);
       }

@@ -1,16 +1,24 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
+import type { DynamiteConfig } from '@dynamite/domain';
 import { connectRedis, epochKey } from '@dynamite/queues';
 import { createEtcdClient, type EtcdConnectionOptions, type WriteFence } from '@dynamite/store';
 import {
+  ConfigLoadError,
+  ConfigReload,
   ELECTION_PREFIX,
   SampleWatch,
   SchedulerElection,
+  applyConfigChange,
   createEngineContext,
   createLogger,
+  markApplied,
+  planConfig,
   reconcile,
   resolveConfig,
+  settleConfig,
+  storeConfig,
   useConfiguredFleetEndpoint,
   writeEngineState,
   type Clock,
@@ -57,6 +65,12 @@ export interface RunningScheduler {
   /** Base URL of the operator listener, or null when it is off. */
   httpUrl: string | null;
   leadership: { status(): LeadershipStatus };
+  /**
+   * SIGHUP: reads the config file (-c) and its unit files again and, when leading, stores them; the leader applies
+   * them like `dynamite apply` (docs/hot-reload.md). On a standby the file is only checked: it is read at election.
+   * A bad file changes nothing (every problem is logged). Resolves to what was done.
+   */
+  reload(): Promise<'stored' | 'unchanged' | 'checked' | 'invalid' | 'no-file'>;
   close(): Promise<void>;
 }
 
@@ -142,6 +156,28 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
       redis,
       httpUrl: http?.url ?? null,
       leadership: elected,
+      async reload() {
+        if (!opts.configFile) {
+          log.warn('SIGHUP: started without a config file (-c); nothing to re-read (use dynamite apply)');
+          return 'no-file';
+        }
+        let next;
+        try {
+          next = await resolveConfig(ctx.store, opts, { preferFile: true });
+        } catch (err) {
+          if (!(err instanceof ConfigLoadError)) throw err;
+          for (const problem of err.problems) log.error({ file: opts.configFile }, `SIGHUP: config not reloaded: ${problem}`);
+          return 'invalid';
+        }
+        if (term === null) {
+          log.info({ file: opts.configFile }, 'SIGHUP: config file is valid; standing by (the leader applies changes; this file is read at election)');
+          return 'checked';
+        }
+        const plan = await planConfig(ctx.store, { config: next.config, unitFiles: next.unitFiles! });
+        const revision = await storeConfig(ctx.store, { config: next.config, unitFiles: next.unitFiles! }, plan, { prune: false, by: 'SIGHUP', now: ctx.clock.now(), fileDigest: next.fileDigest });
+        log.info({ file: opts.configFile, revision, changed: plan.changed }, plan.changed ? 'SIGHUP: config file stored; applying it' : 'SIGHUP: config file unchanged');
+        return plan.changed ? 'stored' : 'unchanged';
+      },
       async close() {
         await closeAll();
         log.info('scheduler stopped');
@@ -162,6 +198,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
 class LeaderTerm {
   watch: SampleWatch | null = null;
   private redisCheck: NodeJS.Timeout | null = null;
+  private reload: ConfigReload | null = null;
   private stopped = false;
 
   constructor(private readonly ctx: EngineContext, private readonly opts: SchedulerOptions, private readonly redis: Redis, private readonly log: Logger) {}
@@ -170,11 +207,17 @@ class LeaderTerm {
     const { ctx, opts, log } = this;
     const began = performance.now();
     const loaded = await resolveConfig(ctx.store, opts);
+    if (loaded.keptStored) log.warn(loaded.keptStored);
     const mode = await writeEngineState(ctx.store, loaded);
     await useConfiguredFleetEndpoint(ctx, opts);
     log.info({ mode, source: loaded.source, services: loaded.config.services.map((s) => s.name) }, 'engine state written');
+    // The config as stored now, with its revision: what this term applies, and compares later changes with. A change
+    // made while no leader ran (or before a leader died applying it) is settled here, as a hot reload would have.
+    const baseline = await ctx.config.latest({ fresh: true });
+    const settled = await settleConfig(ctx, baseline, { by: loaded.source === 'file' ? `the config file of a scheduler start (${opts.configFile})` : 'a scheduler start' });
+    if (settled.from !== null && settled.from !== baseline.modRevision) log.info({ ...settled }, 'config changed since it was last applied; settled');
 
-    const sampleWatch = new SampleWatch(ctx, loaded.config, { watchClient: () => createEtcdClient(this.opts.etcd) });
+    const sampleWatch = new SampleWatch(ctx, baseline.config, { watchClient: () => createEtcdClient(this.opts.etcd) });
     this.watch = sampleWatch;
     // Adoption of the units fleet already runs must come before any bound repair; when fleet cannot be listed at
     // start it is retried until it succeeds (reconcile skips bound repairs meanwhile).
@@ -185,13 +228,14 @@ class LeaderTerm {
       adopted = adopted || report.adoptionDone;
       // The periodic jobs only once adoption is done: their first run is immediate and must not repair bounds
       // before the units fleet already runs are recorded.
-      if (adopted) await ctx.jobs.upsertSchedulers(loaded.config.engine.reconcileIntervalMs);
+      if (adopted) await ctx.jobs.upsertSchedulers((await ctx.config.current()).engine.reconcileIntervalMs);
       // Checks that were waiting in the wiped Redis: every machine with samples gets one (each reads after its cursor).
-      const checks = why === 'redis-wiped' ? (await sampleWatch.checkEveryMachine()).seen.size : 0;
+      const checks = why === 'redis-wiped' && this.watch ? (await this.watch.checkEveryMachine()).seen.size : 0;
       log.info({ why, ...report, checks }, 'jobs rebuilt from etcd');
     };
     await rebuild('elected');
     if (this.stopped) return;
+    if (settled.from !== baseline.modRevision) await markApplied(ctx.store, baseline);
 
     await sampleWatch.start(mode);
     if (this.stopped) {
@@ -199,6 +243,13 @@ class LeaderTerm {
       return;
     }
     log.info({ prefix: sampleWatch.prefix, revision: sampleWatch.revision, tookMs: Math.round(performance.now() - began) }, 'leading: watching samples');
+
+    // Configs stored from now on (dynamite apply, SIGHUP) are applied while the watch goes on.
+    this.reload = new ConfigReload(ctx, baseline.modRevision, (next) => applyConfigChange(ctx, next, {
+      routeSamples: (config) => this.routeSamples(config),
+      fleet: opts,
+    }));
+    this.reload.start();
 
     // Redis may be wiped at any time: its marker key going missing means every job must be rebuilt from etcd.
     let checking = false;
@@ -221,9 +272,28 @@ class LeaderTerm {
     }, opts.redisCheckMs ?? 500);
   }
 
+  /**
+   * Samples are routed by the new config from the next batch on; a new metrics prefix takes a new watch, resumed
+   * from the stored revision (so nothing written meanwhile under the new prefix is missed).
+   */
+  private async routeSamples(config: DynamiteConfig): Promise<void> {
+    const current = this.watch;
+    if (this.stopped || !current) return;
+    if (current.prefix === `${config.etcd.metricsBasePath}/`) {
+      current.useConfig(config);
+      return;
+    }
+    await current.stop({ flush: true });
+    const next = new SampleWatch(this.ctx, config, { watchClient: () => createEtcdClient(this.opts.etcd) });
+    this.watch = next;
+    await next.start('recovered');
+    this.log.info({ from: current.prefix, to: next.prefix, revision: next.revision }, 'metrics prefix changed: watching the new one');
+  }
+
   async stop(opts: { flush: boolean }): Promise<void> {
     this.stopped = true;
     if (this.redisCheck) clearInterval(this.redisCheck);
+    await this.reload?.stop().catch(() => undefined);
     await this.watch?.stop(opts).catch(() => undefined);
   }
 }

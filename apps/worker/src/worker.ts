@@ -1,12 +1,14 @@
 import { Worker, type Job } from 'bullmq';
-import { ACTIONS_QUEUE, CHECKS_QUEUE, MAINTENANCE_QUEUE } from '@dynamite/domain';
+import { ACTIONS_QUEUE, CHECKS_QUEUE, MAINTENANCE_QUEUE, NOTIFICATIONS_QUEUE } from '@dynamite/domain';
 import {
   createEngineContext,
   createLogger,
   onActionJobFailed,
+  onWebhookJobFailed,
   processActionJob,
   processCheckQueueJob,
   processMaintenanceJob,
+  processNotificationJob,
   useConfiguredFleetEndpoint,
   type Clock,
   type EngineContext,
@@ -29,6 +31,8 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Fleet actions carried out at once: they mostly wait on fleet converging, so many can run (default 64). */
   actionConcurrency?: number;
+  /** Webhook deliveries at once (default 8). */
+  notificationConcurrency?: number;
   /** How long a job stays locked without a heartbeat before another worker takes it over (ms). */
   lockDurationMs?: number;
   /** How often workers look for stalled jobs (ms). */
@@ -53,7 +57,7 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-/** A worker: BullMQ workers on the three queues, wired to the engine's processors. Run any number, anywhere. */
+/** A worker: BullMQ workers on the four queues, wired to the engine's processors. Run any number, anywhere. */
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const log = opts.log ?? createLogger('worker');
   // Redis and etcd answer (or one clear error says why not) before any job is taken.
@@ -74,6 +78,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     throw err;
   }
   await useConfiguredFleetEndpoint(ctx, opts);
+  // A FleetAPIEndpoint changed by a hot reload reaches this worker with the config (docs/hot-reload.md).
+  const stopFollowing = ctx.config.onChange(() => {
+    useConfiguredFleetEndpoint(ctx, opts).catch((err: unknown) => log.warn({ err: String(err) }, 'could not switch the fleet endpoint'));
+  });
   const concurrency = opts.concurrency ?? 64;
   const common = {
     connection: createRedisConnection(opts.redisUrl),
@@ -93,15 +101,20 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const actionConcurrency = opts.actionConcurrency ?? 64;
   const actions = new Worker(ACTIONS_QUEUE, counted(processActionJob), { ...common, concurrency: actionConcurrency });
   const maintenance = new Worker(MAINTENANCE_QUEUE, counted(processMaintenanceJob), { ...common, concurrency: 1 });
+  const notifications = new Worker(NOTIFICATIONS_QUEUE, counted(processNotificationJob), { ...common, concurrency: opts.notificationConcurrency ?? 8 });
   actions.on('failed', (job, err) => {
     if (!job) return;
     onActionJobFailed(ctx, job, err).catch((e: unknown) => ctx.log.error({ jobId: job.id, err: String(e) }, 'could not record the failure'));
   });
+  notifications.on('failed', (job, err) => {
+    if (!job) return;
+    onWebhookJobFailed(ctx, job, err).catch((e: unknown) => ctx.log.error({ jobId: job.id, err: String(e) }, 'could not record the failed delivery'));
+  });
 
-  const workers = [checks, actions, maintenance];
+  const workers = [checks, actions, maintenance, notifications];
   for (const w of workers) {
     w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'worker error'));
-    if (w !== actions) w.on('failed', (job, err) => log.warn({ queue: w.name, job: job?.name, jobId: job?.id, err: err.message }, 'job failed'));
+    if (w !== actions && w !== notifications) w.on('failed', (job, err) => log.warn({ queue: w.name, job: job?.name, jobId: job?.id, err: err.message }, 'job failed'));
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   const metricsServer = opts.metricsListen ? await startWorkerMetricsServer(ctx.metrics, opts.metricsListen) : null;
@@ -120,6 +133,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       ]);
       if (!drained) log.warn({ graceMs: opts.closeGraceMs ?? 5_000 }, 'jobs still active at stop; left for another worker to take over');
       await metricsServer?.close();
+      stopFollowing();
       await ctx.config.close();
       if (drained) {
         await Promise.all([ctx.jobs.close(), common.connection.quit().catch(() => undefined)]);

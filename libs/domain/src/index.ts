@@ -6,3 +6,4 @@ export * from './jobs/contracts';
 export * from './samples';
 export * from './instances';
 export * from './policy';
+export * from './notifications';

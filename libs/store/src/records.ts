@@ -209,7 +209,7 @@ const decisionSchema = z.looseObject({
   policy: z.string().min(1).max(256).nullable(),
   machine: z.string().max(256).nullable(),
   direction: z.enum(['up', 'down']).nullable(),
-  outcome: z.enum(['armed', 'disarmed', 'scaled', 'suppressed', 'bound_repair', 'resync', 'action_done', 'action_failed']),
+  outcome: z.enum(['armed', 'disarmed', 'scaled', 'suppressed', 'bound_repair', 'resync', 'action_done', 'action_failed', 'reconfigured', 'notify_failed']),
   reason: z.string().max(65_536).nullable(),
   rule: shortText.nullable(),
   inputs: z.record(z.string(), z.unknown()),

@@ -133,12 +133,31 @@ function exitAtStopDeadline(): void {
 }
 
 /** Starts a daemon, runs it until SIGTERM/SIGINT, closes it and exits. */
-async function serveUntilSignal(start: () => Promise<{ close(): Promise<void> }>): Promise<void> {
+async function serveUntilSignal(start: () => Promise<{ close(): Promise<void>; reload?: () => Promise<unknown> }>): Promise<void> {
   const running = await start();
+  const stopHangup = onHangup(running.reload);
   await untilSignal();
+  stopHangup();
   exitAtStopDeadline();
   await running.close();
   exitSoon();
+}
+
+/**
+ * SIGHUP: a scheduler re-reads the config file it was started with and applies it (docs/hot-reload.md); a worker has
+ * no file and ignores it. Either way it no longer ends the process, as it would by default.
+ */
+function onHangup(reload: (() => Promise<unknown>) | undefined): () => void {
+  const log = createLogger(reload ? 'scheduler' : 'worker');
+  const on = () => {
+    if (!reload) {
+      log.info('SIGHUP: a worker has no config file to re-read (it follows the stored config); ignored');
+      return;
+    }
+    reload().catch((err: unknown) => log.error({ err: String(err) }, 'SIGHUP: could not reload the config'));
+  };
+  process.on('SIGHUP', on);
+  return () => { process.off('SIGHUP', on); };
 }
 
 export function register(program: Command): void {
@@ -164,7 +183,9 @@ export function register(program: Command): void {
       throw err;
     });
     log.info('dynamite running (scheduler + worker)');
+    const stopHangup = onHangup(() => sched.reload());
     await untilSignal();
+    stopHangup();
     exitAtStopDeadline();
     await work.close();
     await sched.close();

@@ -8,6 +8,7 @@ type CommandModule = { register(program: Command): void };
  */
 const COMMANDS: [names: string[], load: () => CommandModule][] = [
   [['validate'], () => require('./validate') as typeof import('./validate')],
+  [['diff', 'apply'], () => require('./apply') as typeof import('./apply')],
   [['scheduler', 'worker', 'run'], () => require('./daemons') as typeof import('./daemons')],
   [['demo'], () => require('./demo') as typeof import('./demo')],
   [['status'], () => require('./status') as typeof import('./status')],

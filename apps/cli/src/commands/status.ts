@@ -17,6 +17,11 @@ const ETCD_DEADLINE_MS = 4_000;
  * their schema are left out of the view and named on stderr, one line each.
  */
 export async function withEngineStore<T>(flags: EtcdReadFlags, work: (store: StateStore, config: DynamiteConfig) => Promise<T>): Promise<T> {
+  return withStore(flags, async (store) => work(store, await readConfig(store, flags.etcd_endpoint)));
+}
+
+/** The same without a config: `work` gets the store (`dynamite apply` may find none stored yet). */
+export async function withStore<T>(flags: EtcdReadFlags, work: (store: StateStore) => Promise<T>, opts: { deadlineMs?: number } = {}): Promise<T> {
   let store: StateStore;
   const skipped = new Map<string, RecordRejection>();
   try {
@@ -32,10 +37,9 @@ export async function withEngineStore<T>(flags: EtcdReadFlags, work: (store: Sta
   let timer: NodeJS.Timeout | undefined;
   try {
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ETCD_DEADLINE_MS} ms`)), ETCD_DEADLINE_MS + 1_000);
+      timer = setTimeout(() => reject(new Error(`no answer within ${ETCD_DEADLINE_MS} ms`)), opts.deadlineMs ?? ETCD_DEADLINE_MS + 1_000);
     });
-    const config = await Promise.race([readConfig(store, flags.etcd_endpoint), deadline]);
-    const result = await Promise.race([work(store, config), deadline]);
+    const result = await Promise.race([work(store), deadline]);
     for (const r of skipped.values()) process.stderr.write(`dynamite: warning: skipped ${r.kind} record ${JSON.stringify(r.key)}: ${printable(r.message)}\n`);
     return result;
   } catch (err) {

@@ -1,5 +1,5 @@
 // The config API (types live in ./types and are exported from the package root on their own).
-export { formatConfigError, type ConfigError, type ParseConfigResult } from './errors';
+export { formatConfigError, joinPath, type ConfigError, type ParseConfigResult } from './errors';
 export { parseConfig, parseConfigObject, parseConfigJson, DEFAULT_APPLICATION_BASE_PATH, DEFAULT_METRICS_BASE_PATH } from './parse-config';
 export { servicesUsingPolicy, policyDirection, findService, findPolicy, parentsOf, type ScalingDirection } from './policy-usage';
 export { portRange, rangesOverlap, type PortRange } from './port-ranges';
@@ -10,3 +10,5 @@ export {
   CONFIG_FILE_MAX_BYTES, STORED_CONFIG_MAX_BYTES, ETCD_DEFAULT_MAX_REQUEST_BYTES, CONFIG_MAX_DEPTH, DURATION_MAX_MS,
   ENGINE_INTERVAL_MIN_MS, PORT_MAX, NAME_MAX_LENGTH, ENTRIES_MAX,
 } from './limits';
+export { NOTIFICATION_EVENTS, WEBHOOK_SECRET_MIN_LENGTH, WEBHOOK_TIMEOUT_MAX_MS } from './notifications';
+export { describeChange, diffConfigs, formatConfigDiff, isEmptyDiff, type ConfigDiff, type FieldChange, type PolicyPair } from './diff';

@@ -10,7 +10,7 @@ import { isMapping } from './scalars';
  * error that suggests the closest known key, so a typo never silently turns into a default.
  */
 
-export const SECTION_KEYS = ['ServiceFiles', 'FleetAPIEndpoint', 'ETCD', 'Service', 'ScalingPolicy', 'Engine'] as const;
+export const SECTION_KEYS = ['ServiceFiles', 'FleetAPIEndpoint', 'ETCD', 'Service', 'ScalingPolicy', 'Engine', 'Notifications'] as const;
 
 const SERVICE_FILES_KEYS = ['PathList'];
 const FLEET_KEYS = ['ip', 'port'];
@@ -29,6 +29,8 @@ export const SERVICE_KEYS = [
   'scale_down_policy',
 ];
 const POLICY_REF_KEYS = ['ScalingPolicy'];
+const NOTIFICATIONS_KEYS = ['webhooks'];
+const WEBHOOK_KEYS = ['url', 'secret', 'secret_env', 'events', 'services', 'timeout', 'timeout_unit'];
 export const POLICY_KEYS = [
   'service_type',
   'metric',
@@ -87,6 +89,14 @@ export function checkKeys(body: Record<string, unknown>, opts: { rootless?: bool
   if (etcd) checkLevel(report, etcd, ['ETCD'], ETCD_KEYS, LEGACY_ETCD);
   const engine = section('Engine');
   if (engine) checkLevel(report, engine, ['Engine'], ENGINE_KEYS, {});
+  const notifications = section('Notifications');
+  if (notifications) {
+    checkLevel(report, notifications, ['Notifications'], NOTIFICATIONS_KEYS, {});
+    const hooks = isMapping(notifications.webhooks) ? notifications.webhooks : {};
+    for (const [name, hook] of Object.entries(hooks)) {
+      if (isMapping(hook)) checkLevel(report, hook, ['Notifications', 'webhooks', name], WEBHOOK_KEYS, {});
+    }
+  }
 
   for (const [name, service] of Object.entries(section('Service') ?? {})) {
     if (!isMapping(service)) continue;

@@ -12,6 +12,7 @@ import { storedSizeErrors } from './stored-size';
 import { quote } from './names';
 import { ENTRIES_MAX } from './limits';
 import { crossCheck } from './cross-checks';
+import { buildNotifications } from './notifications';
 
 /** Defaults of the etcd directories, as the original's README and code used them. */
 export const DEFAULT_APPLICATION_BASE_PATH = '/services';
@@ -115,6 +116,9 @@ function parseDocument(doc: unknown, duplicates: DuplicateKey[]): ParseConfigRes
   });
   errors.push(...cross.errors);
   warnings.push(...cross.warnings);
+  const notifications = buildNotifications(root.Notifications, services, serviceEntries.map(([name]) => name));
+  errors.push(...notifications.errors);
+  warnings.push(...notifications.warnings);
 
   const etcdPaths = {
     applicationBasePath: etcd?.application_base_path ?? DEFAULT_APPLICATION_BASE_PATH,
@@ -143,6 +147,7 @@ function parseDocument(doc: unknown, duplicates: DuplicateKey[]): ParseConfigRes
     services,
     policies,
     engine: engineSettings,
+    notifications: notifications.notifications,
     warnings: unique(sortByPath(warnings)),
     raw: stored,
   };

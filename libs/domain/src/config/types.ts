@@ -70,6 +70,31 @@ export interface EngineSettings {
   reconcileIntervalMs: number;
 }
 
+/** What a webhook is told about: fires and bound repairs, fleet action ends, config changes (docs/notifications.md). */
+export type NotificationEvent = 'decision' | 'action' | 'config';
+
+export interface WebhookConfig {
+  /** The key under `Notifications.webhooks`. */
+  name: string;
+  /** `url`: http or https. */
+  url: string;
+  /** `secret`: the HMAC key as written, or null when `secret_env` names an environment variable holding it. */
+  secret: string | null;
+  /** `secret_env`: the worker's environment variable holding the HMAC key, or null. */
+  secretEnv: string | null;
+  /** `events` (default: all). */
+  events: NotificationEvent[];
+  /** `services`: only these services' records, or null for every service. */
+  services: string[] | null;
+  /** `timeout` x `timeout_unit` (default 5 s), in milliseconds. */
+  timeoutMs: number;
+}
+
+export interface NotificationsConfig {
+  /** `Notifications.webhooks`, in file order (empty when the section is absent). */
+  webhooks: WebhookConfig[];
+}
+
 export interface ConfigWarning {
   /** Dotted path of the key below the `Dynamite:` root (as in ConfigError), e.g. `ETCD.ip_api_endpoint`. */
   path: string;
@@ -88,6 +113,8 @@ export interface DynamiteConfig {
   /** `ScalingPolicy`, in file order. */
   policies: ScalingPolicyConfig[];
   engine: EngineSettings;
+  /** `Notifications` (new, optional). */
+  notifications: NotificationsConfig;
   /** Keys that were accepted but do nothing. */
   warnings: ConfigWarning[];
   /** The YAML document as parsed (with its `Dynamite:` root), stored as JSON in etcd like the original. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { DecisionRecord } from '../policy/decision-record';
 
 /**
  * Job contracts shared by the scheduler (producer) and the workers (processors): queue names, job names,
@@ -13,7 +14,10 @@ export const ACTIONS_QUEUE = 'actions';
 /** Periodic work from job schedulers: reconciliation with fleet, sample and record garbage collection. */
 export const MAINTENANCE_QUEUE = 'maintenance';
 
-export const ALL_QUEUES = [CHECKS_QUEUE, ACTIONS_QUEUE, MAINTENANCE_QUEUE] as const;
+/** Webhook deliveries of decision records (`Notifications` in the config): retried with backoff, retried by hand from the board. */
+export const NOTIFICATIONS_QUEUE = 'notifications';
+
+export const ALL_QUEUES = [CHECKS_QUEUE, ACTIONS_QUEUE, MAINTENANCE_QUEUE, NOTIFICATIONS_QUEUE] as const;
 
 export const JOB = {
   /** Evaluate the new samples of the state machines a batch of sample events touched. */
@@ -27,6 +31,8 @@ export const JOB = {
   reconcile: 'reconcile',
   sampleGc: 'sample-gc',
   recordGc: 'decision-gc',
+  /** Deliver one decision record to one webhook. */
+  webhook: 'webhook',
 } as const;
 
 export interface MachineRef {
@@ -68,6 +74,15 @@ export interface ActionJobData {
   reason: string;
 }
 
+export interface WebhookJobData {
+  /** The webhook's name under `Notifications.webhooks`. */
+  webhook: string;
+  event: 'decision' | 'action' | 'config';
+  service: string;
+  /** The decision record delivered, as committed (its id is the delivery's id). */
+  record: DecisionRecord;
+}
+
 function safe(part: string): string {
   // BullMQ custom ids must not contain ':'; keep them readable otherwise.
   return part.replace(/:/g, '_');
@@ -78,6 +93,8 @@ export const jobIds = {
   cooldownEnd: (service: string, policy: string, decisionId: string) =>
     `cooldown|${safe(service)}|${safe(policy)}|${safe(decisionId)}`,
   action: (decisionId: string) => `action|${safe(decisionId)}`,
+  /** One delivery per webhook and record: a retried commit adds the same id again, which is a no-op. */
+  webhook: (webhook: string, service: string, recordId: string) => `webhook|${safe(webhook)}|${safe(service)}|${safe(recordId)}`,
   reconcileScheduler: 'reconcile-every',
   sampleGcScheduler: 'sample-gc-every',
   recordGcScheduler: 'decision-gc-every',

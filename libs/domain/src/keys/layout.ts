@@ -14,6 +14,9 @@
  *   /_dynamite/scheduler/watch_revision                  the last etcd revision the scheduler turned into jobs
  *   /_dynamite/scheduler/leader                          leader election of schedulers
  *   /_dynamite/stats/<name>                              counters shared by all processes (e.g. rejected samples)
+ *   /_dynamite/init/applied_configuration                { revision, config }: the config the leader last applied
+ *   /_dynamite/init/apply_request                        what `dynamite apply` asks beyond the config (prune, unit files)
+ *   /_dynamite/init/configuration_file_digest            digest of the config file (and units) a scheduler last stored
  */
 
 export const ROOT = '/_dynamite';
@@ -28,6 +31,9 @@ export const keys = {
   root: `${ROOT}/`,
   applicationStatus: `${ROOT}/state/application_status`,
   applicationConfiguration: `${ROOT}/init/application_configuration`,
+  appliedConfiguration: `${ROOT}/init/applied_configuration`,
+  applyRequest: `${ROOT}/init/apply_request`,
+  configurationFileDigest: `${ROOT}/init/configuration_file_digest`,
 
   runPrefix: `${ROOT}/run/service/`,
   servicePrefix: (service: string) => `${ROOT}/run/service/${service}/`,

@@ -15,7 +15,11 @@ export type DecisionOutcome =
   | 'bound_repair'
   | 'resync'
   | 'action_done'
-  | 'action_failed';
+  | 'action_failed'
+  /** A config change the leader applied to this service (added, removed, changed, or its units pruned). */
+  | 'reconfigured'
+  /** A webhook could not deliver one of this service's records after all its attempts. */
+  | 'notify_failed';
 
 export type SuppressReason =
   | 'cooldown'

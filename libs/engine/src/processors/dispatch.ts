@@ -1,10 +1,11 @@
 import type { Job } from 'bullmq';
-import { JOB, type ActionJobData, type CheckJobData, type CooldownEndJobData, type MachineRef, type TimerJobData } from '@dynamite/domain';
+import { JOB, type ActionJobData, type CheckJobData, type CooldownEndJobData, type MachineRef, type TimerJobData, type WebhookJobData } from '@dynamite/domain';
 import type { EngineContext } from '../runtime/context';
 import { recordActionResult, runFleetAction } from './fleet-action';
 import { collectIdleState, collectOldDecisions, collectOldSamples, endCooldown } from './garbage-collection';
 import { runPolicyCheck, runPolicyCheckBatch } from './policy-check';
 import { reconcile } from './reconcile';
+import { deliverWebhook } from './webhook-delivery';
 
 /**
  * Which processor handles which job: one function per queue, so a worker process is only the wiring of BullMQ
@@ -64,4 +65,10 @@ export async function processMaintenanceJob(ctx: EngineContext, job: Job): Promi
     case JOB.recordGc: return { deleted: await collectOldDecisions(ctx), ...(await collectIdleState(ctx)) };
     default: throw new Error(`unknown job ${job.name} on queue ${job.queueName}`);
   }
+}
+
+/** Queue `notifications`: webhook deliveries of decision records. */
+export async function processNotificationJob(ctx: EngineContext, job: Job): Promise<unknown> {
+  if (job.name !== JOB.webhook) throw new Error(`unknown job ${job.name} on queue ${job.queueName}`);
+  return deliverWebhook(ctx, job.data as WebhookJobData, job.attemptsMade + 1);
 }

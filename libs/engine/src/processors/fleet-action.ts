@@ -73,7 +73,10 @@ export async function runFleetAction(ctx: EngineContext, data: ActionJobData, at
   const template = records.template.value;
   if (!template) throw new Error(`service ${data.service} has no template in etcd`);
 
-  const refusal = actionRefusal(config, data, action.value, records);
+  // A service just added by a config change may be unknown to this worker's cached config for a moment: a refusal
+  // is final, so it is made only on the newest config etcd holds.
+  let refusal = actionRefusal(config, data, action.value, records);
+  if (refusal !== null) refusal = actionRefusal((await ctx.config.latest({ fresh: true })).config, data, action.value, records);
   if (refusal !== null) {
     const error = `refused: ${refusal}`;
     await recordActionResult(ctx, { ...data, kind: action.value.kind, instance: action.value.instance, attached: action.value.attached }, { status: 'failed', error, result: null });
@@ -154,6 +157,7 @@ export async function recordActionResult(
     const ok = await commitActionResult(ctx.store, { action: next, actionRevision: actionV.modRevision, templateRevision: records.template.modRevision, template, instance, record });
     if (!ok) return CONFLICT;
     ctx.metrics.decisions.inc({ service: data.service, outcome: record.outcome, reason: record.reason ?? '' });
+    await ctx.notifier.records([record]);
     return undefined;
   });
 }

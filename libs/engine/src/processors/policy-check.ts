@@ -392,4 +392,5 @@ async function afterCommit(
   if (scale?.cooldown) {
     await ctx.jobs.addCooldownEnd({ service: ref.service, policy: ref.policy, until: scale.cooldown.record.until, decisionId: scale.action.decisionId }, now);
   }
+  await ctx.notifier.records(fireRecord ? [...records, fireRecord] : records);
 }

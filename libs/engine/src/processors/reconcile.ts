@@ -108,6 +108,7 @@ async function repairBounds(ctx: EngineContext, config: DynamiteConfig, service:
       if (!(await commitBoundRepair(ctx.store, { service, templateRevision: records.template.modRevision, record, scale }))) return CONFLICT;
       ctx.metrics.decisions.inc({ service, outcome: record.outcome, reason: record.reason ?? '' });
       ctx.log.info({ decisionId, service, outcome: record.outcome, reason: bound }, record.message);
+      await ctx.notifier.records([record]);
       return scale;
     });
     if (!repaired) return done;

@@ -2,7 +2,9 @@ import type { Etcd3, Watcher } from 'etcd3';
 import { keys, parseConfig, type DynamiteConfig } from '@dynamite/domain';
 import type { StateStore } from '@dynamite/store';
 
-type Cached = { modRevision: string; config: DynamiteConfig };
+/** A parsed config and the etcd revision it was stored at. */
+export type ConfigAtRevision = { modRevision: string; config: DynamiteConfig };
+type Cached = ConfigAtRevision;
 
 /**
  * The config every worker uses: the copy the scheduler stored in etcd (`/_dynamite/init/application_configuration`),
@@ -32,34 +34,53 @@ export class ConfigSource {
   private watchEtcd: Etcd3 | null = null;
 
   async current(): Promise<DynamiteConfig> {
-    if (this.watcher && this.cached) return this.cached.config;
-    const config = await this.read();
-    if (this.opts.watch !== false && !this.closed) this.watching ??= this.watch();
-    return config;
+    return (await this.latest()).config;
   }
 
+  /**
+   * The config and its revision. `fresh`: checked against etcd even while the watch serves (a worker about to refuse
+   * a job for a service it does not know makes sure no newer config names it).
+   */
+  async latest(opts: { fresh?: boolean } = {}): Promise<ConfigAtRevision> {
+    if (!opts.fresh && this.watcher && this.cached) return this.cached;
+    const read = await this.read();
+    if (this.opts.watch !== false && !this.closed) this.watching ??= this.watch();
+    return read;
+  }
+
+  /** Calls `listener` with every config newly parsed (a new revision), from a read or the watch. Returns how to stop. */
+  onChange(listener: (latest: ConfigAtRevision) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  private readonly listeners = new Set<(latest: ConfigAtRevision) => void>();
+
   /** A revision check; the value is fetched and parsed only when the stored config changed. */
-  private async read(): Promise<DynamiteConfig> {
+  private async read(): Promise<Cached> {
     this.counts.reads += 1;
     const head = await this.store.etcd.kv.range({ key: Buffer.from(keys.applicationConfiguration), keys_only: true });
     const kv = head.kvs[0];
     if (!kv) throw new Error(`no configuration in etcd at ${keys.applicationConfiguration}; start the scheduler first`);
-    if (this.cached?.modRevision === String(kv.mod_revision)) return this.cached.config;
+    if (this.cached?.modRevision === String(kv.mod_revision)) return this.cached;
     const res = await this.store.etcd.get(keys.applicationConfiguration).exec();
     const full = res.kvs[0];
     if (!full) throw new Error(`no configuration in etcd at ${keys.applicationConfiguration}; start the scheduler first`);
     return this.accept(String(full.mod_revision), full.value.toString('utf8'));
   }
 
-  private accept(modRevision: string, text: string): DynamiteConfig {
-    if (this.cached?.modRevision === modRevision) return this.cached.config;
+  private accept(modRevision: string, text: string): Cached {
+    if (this.cached?.modRevision === modRevision) return this.cached;
     this.counts.parses += 1;
     const parsed = parseConfig(text, { source: keys.applicationConfiguration });
     if (!parsed.ok) {
       throw new Error(`stored configuration is invalid: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
     }
     this.cached = { modRevision, config: parsed.config };
-    return parsed.config;
+    for (const listener of this.listeners) {
+      try { listener(this.cached); } catch { /* a listener's failure is its own */ }
+    }
+    return this.cached;
   }
 
   /** Watches the config key from the revision read, so no change between the read and the watch is missed. */
@@ -72,6 +93,8 @@ export class ConfigSource {
       const watcher = await builder.create();
       if (this.closed) { await watcher.cancel().catch(() => undefined); return; }
       watcher.on('put', (kv) => {
+        // An event may come after a read already took a newer revision: never go back to an older config.
+        if (this.cached && BigInt(this.cached.modRevision) > BigInt(String(kv.mod_revision))) return;
         try {
           this.accept(String(kv.mod_revision), kv.value.toString('utf8'));
         } catch {

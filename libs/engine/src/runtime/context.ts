@@ -7,6 +7,7 @@ import { ConfigSource } from './config-source';
 import { JobProducer } from './job-producer';
 import type { Logger } from './logger';
 import { EngineMetrics } from './metrics';
+import { Notifier } from './notifier';
 import { recordRejectionSink } from './record-rejections';
 import { SampleRejections } from './sample-rejections';
 
@@ -22,6 +23,8 @@ export interface EngineContext {
   metrics: EngineMetrics;
   /** Samples that cannot be used, counted and logged once each. */
   rejections: SampleRejections;
+  /** Webhook deliveries of committed records (`Notifications`). */
+  notifier: Notifier;
 }
 
 export type FleetClientOptions = ConstructorParameters<typeof FleetClient>[0];
@@ -33,15 +36,18 @@ export function createEngineContext(opts: {
 }): EngineContext {
   const metrics = opts.metrics ?? new EngineMetrics();
   const store = new StateStore(createEtcdClient(opts.etcd), recordRejectionSink(metrics, opts.log));
+  const config = new ConfigSource(store, { watchClient: () => createEtcdClient(opts.etcd) });
+  const jobs = new JobProducer(new JobQueues(opts.connection, opts.queuePrefix));
   return {
     store,
-    config: new ConfigSource(store, { watchClient: () => createEtcdClient(opts.etcd) }),
-    jobs: new JobProducer(new JobQueues(opts.connection, opts.queuePrefix)),
+    config,
+    jobs,
     fleet: new FleetClient({ ...(opts.fleet ?? {}), endpoint: opts.fleetEndpoint }),
     clock: opts.clock ?? systemClock,
     log: opts.log,
     metrics,
     rejections: new SampleRejections({ metrics, store, log: opts.log }),
+    notifier: new Notifier(config, jobs, opts.log),
   };
 }
 
@@ -49,7 +55,7 @@ export function createEngineContext(opts: {
  * The fleet endpoint: -f/--fleet_endpoint when given, else the config's FleetAPIEndpoint, else the default.
  * (The original used the flag at first start and the config everywhere else; one rule is simpler.)
  */
-export async function useConfiguredFleetEndpoint(ctx: EngineContext, opts: { fleetEndpointExplicit?: boolean; fleet?: FleetClientOptions }): Promise<void> {
+export async function useConfiguredFleetEndpoint(ctx: EngineContext, opts: { fleetEndpointExplicit?: boolean; fleet?: FleetClientOptions; fleetEndpoint?: string }): Promise<void> {
   if (opts.fleetEndpointExplicit) return;
   let configured: { ip: string; port: number } | null = null;
   try {
@@ -57,5 +63,10 @@ export async function useConfiguredFleetEndpoint(ctx: EngineContext, opts: { fle
   } catch {
     return; // no stored config yet: keep the default
   }
-  if (configured) ctx.fleet = new FleetClient({ ...(opts.fleet ?? {}), endpoint: `${configured.ip}:${configured.port}` });
+  // A config without one (again, after a hot reload): back to the flag's default.
+  const endpoint = configured ? `${configured.ip}:${configured.port}` : opts.fleetEndpoint;
+  if (endpoint === undefined) return;
+  const next = new FleetClient({ ...(opts.fleet ?? {}), endpoint });
+  // Called again on every config change (hot reload): a client for the same endpoint keeps its connections.
+  if (next.endpoint.baseUrl !== ctx.fleet.endpoint.baseUrl) ctx.fleet = next;
 }

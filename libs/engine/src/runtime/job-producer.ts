@@ -7,6 +7,7 @@ import {
   type CooldownEndJobData,
   type MachineRef,
   type TimerJobData,
+  type WebhookJobData,
 } from '@dynamite/domain';
 import { lookupReceipts, recordReceipts, trimReceipts, type JobQueues } from '@dynamite/queues';
 import type { ActionRecord } from '@dynamite/store';
@@ -154,6 +155,16 @@ export class JobProducer {
       await this.addAction(action);
     }
     return null;
+  }
+
+  /** Webhook deliveries, one job per webhook and record (a record committed again adds nothing: same id). */
+  async addWebhooks(deliveries: WebhookJobData[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    await this.queues.notifications.addBulk(deliveries.map((data) => ({
+      name: JOB.webhook,
+      data,
+      opts: { jobId: jobIds.webhook(data.webhook, data.service, data.record.id) },
+    })));
   }
 
   /** The periodic jobs: reconciliation with fleet, sample and decision-record garbage collection. */

@@ -15,6 +15,7 @@ export class EngineMetrics {
   readonly jobsProcessed: Counter<'queue' | 'name' | 'result'>;
   readonly watchResyncs: Counter<string>;
   readonly recordsRejected: Counter<'kind' | 'reason'>;
+  readonly webhookDeliveries: Counter<'webhook' | 'result'>;
   /** Key -> the version last counted as rejected (bounded): each bad version of a record is counted once. */
   private readonly rejectedVersions = new Map<string, string>();
 
@@ -35,6 +36,7 @@ export class EngineMetrics {
     });
     this.jobsProcessed = new Counter({ name: 'dynamite_jobs_processed_total', help: 'Jobs processed by this worker', labelNames: ['queue', 'name', 'result'], registers });
     this.watchResyncs = new Counter({ name: 'dynamite_watch_resyncs_total', help: 'Watch (re)starts resynchronised by a range read: after a compacted, missing or untrustworthy revision', registers });
+    this.webhookDeliveries = new Counter({ name: 'dynamite_webhook_deliveries_total', help: 'Webhook delivery attempts by result: delivered, retry, failed (out of attempts), dropped (webhook no longer configured)', labelNames: ['webhook', 'result'], registers });
     this.recordsRejected = new Counter({ name: 'dynamite_records_rejected_total', help: 'Records under /_dynamite skipped because they fail their schema or name another service\'s units, by kind and reason (each version of a key once)', labelNames: ['kind', 'reason'], registers });
   }
 

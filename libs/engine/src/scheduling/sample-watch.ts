@@ -43,10 +43,19 @@ export class SampleWatch {
   /** How long the first event of a batch waits for others (ms). */
   private readonly gatherMs: number;
 
-  constructor(private readonly ctx: EngineContext, private readonly config: DynamiteConfig, opts: { flushEveryMs?: number; gatherMs?: number; watchClient?: () => Etcd3 } = {}) {
+  constructor(private readonly ctx: EngineContext, private config: DynamiteConfig, opts: { flushEveryMs?: number; gatherMs?: number; watchClient?: () => Etcd3 } = {}) {
     this.flushEveryMs = opts.flushEveryMs ?? 200;
     this.gatherMs = opts.gatherMs ?? 20;
     this.watchEtcd = opts.watchClient?.() ?? null;
+  }
+
+  /**
+   * Routes samples by `config` from the next batch on, without restarting the watch (a hot reload). The metrics
+   * prefix cannot change this way: that takes a new watch (see apps/scheduler LeaderTerm).
+   */
+  useConfig(config: DynamiteConfig): void {
+    if (config.etcd.metricsBasePath !== this.config.etcd.metricsBasePath) throw new Error('ETCD.metrics_base_path changed: start a new sample watch');
+    this.config = config;
   }
 
   get prefix(): string {

@@ -8,10 +8,12 @@ import {
   CHECKS_QUEUE,
   JOB,
   MAINTENANCE_QUEUE,
+  NOTIFICATIONS_QUEUE,
   type ActionJobData,
   type CheckJobData,
   type CooldownEndJobData,
   type TimerJobData,
+  type WebhookJobData,
 } from '@dynamite/domain';
 
 export const BOARD_PATH = '/admin/queues';
@@ -28,6 +30,10 @@ const QUEUE_TEXT: Record<string, { displayName: string; description: string }> =
   [MAINTENANCE_QUEUE]: {
     displayName: 'maintenance',
     description: 'Reconciliation with fleet, sample and decision-record garbage collection',
+  },
+  [NOTIFICATIONS_QUEUE]: {
+    displayName: 'notifications',
+    description: 'Webhook deliveries of decision records (Notifications in the config); a failed one keeps the receiver\'s answer: retry it here',
   },
 };
 
@@ -69,6 +75,10 @@ export function jobTitle(job: JobJson): string {
         const c = data as unknown as CooldownEndJobData;
         return `${name} ${c.service}/${c.policy} | until ${time(c.until)} | decision ${c.decisionId}`;
       }
+      case JOB.webhook: {
+        const w = data as unknown as WebhookJobData;
+        return `${name} ${w.webhook}: ${w.event} ${w.service} | ${w.record?.outcome ?? '?'} record ${w.record?.id ?? '?'}`;
+      }
       default:
         return typeof data.reason === 'string' ? `${name} (${data.reason})` : name;
     }
@@ -77,7 +87,7 @@ export function jobTitle(job: JobJson): string {
   }
 }
 
-/** Bull Board on `/admin/queues` with the engine's three queues; retries from the board are allowed. */
+/** Bull Board on `/admin/queues` with the engine's four queues; retries from the board are allowed. */
 export function createBoardRouter(queues: Queue[], basePath = BOARD_PATH): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
