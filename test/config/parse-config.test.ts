@@ -74,6 +74,7 @@ describe('defaults', () => {
       serviceDependency: [],
       scaleUpPolicy: 'up',
       scaleDownPolicy: null,
+      dryRun: false,
     });
   });
 

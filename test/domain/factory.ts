@@ -43,6 +43,7 @@ export function service(name: string, over: Partial<ServiceConfig> = {}): Servic
     serviceDependency: [],
     scaleUpPolicy: null,
     scaleDownPolicy: null,
+    dryRun: false,
     ...over,
   };
 }

@@ -2,3 +2,4 @@ export * from './http';
 export * from './overview';
 export * from './worker-metrics-server';
 export * from './leadership-view';
+export * from './controls';

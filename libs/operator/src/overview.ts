@@ -9,6 +9,7 @@ import {
 } from '@dynamite/domain';
 import type { FleetUnit } from '@dynamite/fleet-client';
 import type { ActionRecord, CooldownRecord, StateStore, InstanceRecord, StoredMachine } from '@dynamite/store';
+import { controlsView, type ControlsView } from './controls';
 
 /**
  * What an operator asks first: per service, how many instances are recorded (desired) and how many fleet runs
@@ -34,6 +35,8 @@ export interface InstanceView extends UnitView {
   decisionId: string | null;
   origin: InstanceRecord['origin'];
   attached: UnitView[];
+  /** Protected from scale-in by an operator (see the service's `protected` for who and why). */
+  protected: boolean;
 }
 
 export interface ArmedMachineView {
@@ -73,7 +76,8 @@ export interface ActionView {
 
 export type DecisionView = DecisionRecord & { time: string };
 
-export interface ServiceView {
+/** `dryRun`, `paused` and `protected` come from the operator's controls (controls.ts). */
+export interface ServiceView extends ControlsView {
   name: string;
   /** False for a service recorded in etcd that the current config no longer has. */
   configured: boolean;
@@ -99,6 +103,8 @@ export interface ServiceView {
 export interface Overview {
   time: string;
   applicationStatus: string | null;
+  /** The engine-wide dry run (`--dry_run` of the leading scheduler): decisions are recorded, nothing reaches fleet. */
+  dryRun: boolean;
   fleet: { asked: boolean; reachable: boolean | null; error: string | null };
   services: ServiceView[];
 }
@@ -146,8 +152,9 @@ export async function serviceExists(store: StateStore, config: DynamiteConfig, n
 export async function buildOverview(store: StateStore, config: DynamiteConfig, opts: OverviewOptions): Promise<Overview> {
   const { now } = opts;
   const fleetUnits = opts.fleet !== null && 'units' in opts.fleet ? new Map(opts.fleet.units.map((u) => [u.name, u])) : null;
-  const [statusText, { machines, cooldowns }, actions, names] = await Promise.all([
+  const [statusText, dryRun, { machines, cooldowns }, actions, names] = await Promise.all([
     store.readApplicationStatus(),
+    store.readDryRun(),
     store.listPolicyState(),
     store.listActions(),
     listServiceNames(store, config),
@@ -171,6 +178,7 @@ export async function buildOverview(store: StateStore, config: DynamiteConfig, o
         decisionId: i.decision_id,
         origin: i.origin,
         attached: i.attached_services.map((a) => ({ name: a.name, state: a.state, fleetState: fleetStateOf(fleetUnits, a.name) })),
+        protected: records.controls.protections[i.name] !== undefined,
       }));
     const recorded = new Set(instances.map((i) => i.name));
     let actual: number | null = null;
@@ -205,12 +213,14 @@ export async function buildOverview(store: StateStore, config: DynamiteConfig, o
           attempts: a.attempts, error: a.error, createdAt: iso(a.createdAt) ?? '',
         })),
       decisions: decisions.map(decisionView),
+      ...controlsView(records, svc, now),
     };
   }));
 
   return {
     time: new Date(now).toISOString(),
     applicationStatus: statusText,
+    dryRun: dryRun !== null,
     fleet: opts.fleet === null
       ? { asked: false, reachable: null, error: null }
       : 'units' in opts.fleet ? { asked: true, reachable: true, error: null } : { asked: true, reachable: false, error: opts.fleet.error },

@@ -94,7 +94,11 @@ export function buildService(name: string, entry: ServiceEntry): ServiceBuild {
     serviceDependency: entry.service_dependency,
     scaleUpPolicy: entry.scale_up_policy === null ? null : entry.scale_up_policy.trim(),
     scaleDownPolicy: entry.scale_down_policy === null ? null : entry.scale_down_policy.trim(),
+    dryRun: entry.dry_run ?? false,
   };
+  if (isAttached && entry.dry_run !== null) {
+    warnings.push({ path: at('dry_run'), message: 'has no effect on an attached service (it follows the instances of its parent)' });
+  }
 
   const range = portRange(service);
   if (range && range.last > 65535) {

@@ -27,6 +27,7 @@ export const SERVICE_KEYS = [
   'service_dependency',
   'scale_up_policy',
   'scale_down_policy',
+  'dry_run',
 ];
 const POLICY_REF_KEYS = ['ScalingPolicy'];
 export const POLICY_KEYS = [

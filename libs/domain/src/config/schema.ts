@@ -108,6 +108,7 @@ export const serviceSchema = mapping({
   service_dependency: optional(textList, [] as string[]),
   scale_up_policy: optional(policyReference, null),
   scale_down_policy: optional(policyReference, null),
+  dry_run: optional(boolean, null),
 });
 export type ServiceEntry = z.output<typeof serviceSchema>;
 

@@ -61,6 +61,8 @@ export interface ServiceConfig {
   scaleUpPolicy: string | null;
   /** `scale_down_policy.ScalingPolicy`, or null. */
   scaleDownPolicy: string | null;
+  /** `dry_run` (new; default false): decisions are evaluated and recorded as `dry_run`, nothing reaches fleet. */
+  dryRun: boolean;
 }
 
 export interface EngineSettings {
