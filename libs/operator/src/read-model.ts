@@ -17,6 +17,11 @@ export class Cached<T> {
 
   constructor(private readonly load: () => Promise<T>, private readonly maxAgeMs: number, private readonly now: () => number = Date.now) {}
 
+  /** The next `get` loads again (after a change the caller made itself). */
+  clear(): void {
+    this.last = null;
+  }
+
   async get(): Promise<T> {
     if (this.last === null || this.now() - this.last.at >= this.maxAgeMs) {
       this.loading ??= this.load().then(
@@ -109,6 +114,12 @@ export class ReadModel {
       this.decisions.set(service, cached);
     }
     return (await cached.get()).slice(0, limit);
+  }
+
+  /** Forgets the overview and the decision lists: the next answer reads etcd (after a change made through the API). */
+  invalidate(): void {
+    this.snapshot.clear();
+    for (const cached of this.decisions.values()) cached.clear();
   }
 
   readiness(): Promise<Readiness> {
