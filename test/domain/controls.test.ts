@@ -142,3 +142,54 @@ describe('scale-in protection', () => {
     assert.deepEqual(names(decideAction(cfg, 'web', three(), up, { controls: prot('web@8080.service'), at: 0 })), ['web@8083.service']);
   });
 });
+
+describe('scale_up_step and scale_down_step', () => {
+  test('a step of 3 creates three instances in one decision, on the lowest free ports', () => {
+    assert.deepEqual(names(decideAction(cfg, 'web', [inst('web@8080.service')], up, { controls: NO_CONTROLS, at: 0, step: 3 })), ['web@8081.service', 'web@8082.service', 'web@8083.service']);
+  });
+  test('max_instance cuts a step short: the decision says how many of the step and why', () => {
+    const d = decideAction(cfg, 'web', three(), up, { controls: NO_CONTROLS, at: 0, step: 3 });
+    assert.deepEqual(names(d), ['web@8083.service']);
+    assert.equal(d.outcome === 'action' && d.short?.reason, 'max_instance');
+    const fire: FireEffect = { kind: 'fire', timerId: 't', armedAt: 0, at: 30_000, direction: 'up', decisionId: 'd1', inputs: { samples: 2, newestValue: 95 } };
+    const r = fireDecisionRecord({ service: 'web', policy: policy('web_up'), machine: 'u1', step: 3 }, fire, d, countsOf(three()));
+    assert.equal(r.inputs['step'], 3);
+    assert.match(r.message, /creating web@8083\.service \(1 of a step of 3: web has 4 of max 4 instances \(1 being created\)\); 3 active before$/);
+  });
+  test('a scale-down step removes the named instance first, then the newest, never below min_instance, never a protected one', () => {
+    const four = [...three(), inst('web@8083.service')];
+    const d = decideAction(cfg, 'web', four, named('web@8080.service'), { controls: controls({ protectedInstances: new Set(['web@8083.service']) }), at: 0, step: 5 });
+    assert.deepEqual(names(d), ['web@8080.service', 'web@8082.service', 'web@8081.service']);
+    assert.equal(d.outcome === 'action' && d.short?.reason, 'min_instance');
+    const held = decideAction(cfg, 'web', four, newest, { controls: controls({ protectedInstances: new Set(['web@8081.service', 'web@8082.service', 'web@8083.service']) }), at: 0, step: 3 });
+    assert.deepEqual(names(held), ['web@8080.service']);
+    assert.equal(held.outcome === 'action' && held.short?.reason, 'protected');
+    // min_instance 1 of 4 launched: at most 3 go.
+    assert.deepEqual(names(decideAction(cfg, 'web', four, newest, { controls: NO_CONTROLS, at: 0, step: 5 })), ['web@8083.service', 'web@8082.service', 'web@8081.service']);
+  });
+  test('records list every action of a step; the first is `action`', () => {
+    const fire: FireEffect = { kind: 'fire', timerId: 't', armedAt: 0, at: 30_000, direction: 'up', decisionId: 'd2', inputs: { samples: 2, newestValue: 95 } };
+    const d = decideAction(cfg, 'web', [inst('web@8080.service')], up, { controls: NO_CONTROLS, at: 0, step: 2 });
+    const r = fireDecisionRecord({ service: 'web', policy: policy('web_up'), machine: 'u1', step: 2 }, fire, d, countsOf([inst('web@8080.service')]));
+    assert.equal(r.action?.instance, 'web@8081.service');
+    assert.deepEqual(r.actions?.map((a) => a.instance), ['web@8081.service', 'web@8082.service']);
+    assert.match(r.message, /scaling web up, creating web@8081\.service and web@8082\.service; 1 active before$/);
+  });
+});
+
+describe('several policies: a scale down waits while a scale-up window is armed (the safe side wins)', () => {
+  test('an armed scale-up policy suppresses the scale down, naming it', () => {
+    const d = decideAction(cfg, 'web', three(), newest, { controls: NO_CONTROLS, at: 0, armedUpPolicies: ['latency_up'] });
+    assert.equal(reason(d), 'scale_up_armed');
+    assert.equal(d.outcome === 'suppressed' && d.message, 'scale-up policy latency_up is armed for web: the safe side wins, no scale down');
+    const two = decideAction(cfg, 'web', three(), newest, { controls: NO_CONTROLS, at: 0, armedUpPolicies: ['cpu_up', 'latency_up'] });
+    assert.equal(two.outcome === 'suppressed' && two.message, 'scale-up policies cpu_up, latency_up are armed for web: the safe side wins, no scale down');
+  });
+  test('none armed: the scale down goes on; a scale up never waits', () => {
+    assert.deepEqual(names(decideAction(cfg, 'web', three(), newest, { controls: NO_CONTROLS, at: 0, armedUpPolicies: [] })), ['web@8082.service']);
+    assert.deepEqual(names(decideAction(cfg, 'web', three(), up, { controls: NO_CONTROLS, at: 0, armedUpPolicies: ['cpu_up'] })), ['web@8083.service']);
+  });
+  test('a pause is reported before the armed scale-up', () => {
+    assert.equal(reason(decideAction(cfg, 'web', three(), newest, { controls: controls({ pause: pause() }), at: 2_000, armedUpPolicies: ['cpu_up'] })), 'paused');
+  });
+});

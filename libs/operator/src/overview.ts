@@ -236,9 +236,8 @@ function policiesOf(
   now: number,
 ): PolicyView[] {
   const out: PolicyView[] = [];
-  const wanted: [string | null, 'up' | 'down'][] = [[svc.scaleUpPolicy, 'up'], [svc.scaleDownPolicy, 'down']];
+  const wanted: [string, 'up' | 'down'][] = [...svc.scaleUpPolicies.map((p): [string, 'up'] => [p, 'up']), ...svc.scaleDownPolicies.map((p): [string, 'down'] => [p, 'down'])];
   for (const [policyName, direction] of wanted) {
-    if (policyName === null) continue;
     const policy = findPolicy(config, policyName);
     if (!policy) continue;
     const own = machines.filter((m) => m.service === svc.name && m.policy === policyName);

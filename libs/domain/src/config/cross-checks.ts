@@ -18,7 +18,10 @@ export function crossCheck(input: {
   policies: ScalingPolicyConfig[];
   declaredServices: string[];
   declaredPolicies: string[];
+  /** Where the `index`-th policy reference of a service is written: `[key]` (the original's mapping) or `[key, index]` (a list). */
+  policyRefPath?: (service: string, key: 'scale_up_policy' | 'scale_down_policy', index: number) => (string | number)[];
 }): { errors: ConfigError[]; warnings: ConfigWarning[] } {
+  const policyRefPath = input.policyRefPath ?? ((_s: string, key: string) => [key]);
   const errors: ConfigError[] = [];
   const warnings: ConfigWarning[] = [];
   const byName = new Map(input.services.map((s) => [s.name, s]));
@@ -29,11 +32,13 @@ export function crossCheck(input: {
   const suggest = (word: string, names: string[]) => (suggestionsLeft-- > 0 ? didYouMean(word, names) : '');
 
   for (const service of input.services) {
-    for (const [key, ref] of [['scale_up_policy', service.scaleUpPolicy], ['scale_down_policy', service.scaleDownPolicy]] as const) {
-      if (ref === null || declaredPolicies.has(ref)) continue;
-      errors.push({
-        path: joinPath(['Service', service.name, key, 'ScalingPolicy']),
-        message: `unknown policy ${quote(ref)}${suggest(ref, input.declaredPolicies)}`,
+    for (const [key, refs] of [['scale_up_policy', service.scaleUpPolicies], ['scale_down_policy', service.scaleDownPolicies]] as const) {
+      refs.forEach((ref, index) => {
+        if (declaredPolicies.has(ref)) return;
+        errors.push({
+          path: joinPath(['Service', service.name, ...policyRefPath(service.name, key, index), 'ScalingPolicy']),
+          message: `unknown policy ${quote(ref)}${suggest(ref, input.declaredPolicies)}`,
+        });
       });
     }
     checkAttachments(service, byName, input.declaredServices, errors, suggest);
@@ -41,8 +46,8 @@ export function crossCheck(input: {
       if (service.attachedServices.length > 0) {
         errors.push({ path: joinPath(['Service', service.name, 'attached_service']), message: 'an attached service cannot have attached services of its own' });
       }
-      for (const [key, ref] of [['scale_up_policy', service.scaleUpPolicy], ['scale_down_policy', service.scaleDownPolicy]] as const) {
-        if (ref !== null) errors.push({ path: joinPath(['Service', service.name, key]), message: 'an attached service cannot have scaling policies (it follows the instances of its parent)' });
+      for (const [key, refs] of [['scale_up_policy', service.scaleUpPolicies], ['scale_down_policy', service.scaleDownPolicies]] as const) {
+        if (refs.length > 0) errors.push({ path: joinPath(['Service', service.name, key]), message: 'an attached service cannot have scaling policies (it follows the instances of its parent)' });
       }
     }
   }
@@ -61,7 +66,7 @@ export function crossCheck(input: {
   checkSharedSingleUnits(input.services, errors);
 
   for (const policy of input.policies) {
-    const used = input.services.some((s) => s.scaleUpPolicy === policy.name || s.scaleDownPolicy === policy.name);
+    const used = input.services.some((s) => s.scaleUpPolicies.includes(policy.name) || s.scaleDownPolicies.includes(policy.name));
     if (!used) warnings.push({ path: joinPath(['ScalingPolicy', policy.name]), message: 'not used by any service' });
   }
   return { errors, warnings };

@@ -9,6 +9,7 @@ import {
   registrationKey,
   registrationsPrefix,
   scaleDownTargetFor,
+  scaleDownWaitsForScaleUp,
   usedPortNumbers,
   type ActionDecision,
   type DynamiteConfig,
@@ -73,12 +74,22 @@ export function decideOn(
 }
 
 /**
- * Reads the service's records (with its controls) and decides what a fire does: one read, one decision, carried
- * into the commit.
+ * Reads the service's records (with its controls, and for a scale down that waits for the scale-up policies, their
+ * state machines) and decides what a fire does: one read, one decision of up to the service's step, carried into
+ * the commit.
  */
 export async function decideFire(ctx: EngineContext, config: DynamiteConfig, ref: MachineRef, policy: ScalingPolicyConfig, fire: FireEffect): Promise<ServiceDecision> {
-  const [records, request] = await Promise.all([ctx.store.readService(ref.service), scaleRequestFor(ctx, config, ref, policy, fire.direction)]);
-  return decideOn(config, records, request, { at: fire.at });
+  const svc = findService(config, ref.service);
+  const waits = svc !== undefined && fire.direction === 'down' && scaleDownWaitsForScaleUp(svc);
+  const [records, request] = await Promise.all([
+    ctx.store.readService(ref.service, waits ? { machinesOf: svc.scaleUpPolicies } : {}),
+    scaleRequestFor(ctx, config, ref, policy, fire.direction),
+  ]);
+  // In config order; an up window armed after this read is a new window, newer than the decision (no guard needed).
+  const armed = new Set(records.machines.filter((m) => m.stored.state.armed !== null).map((m) => m.policy));
+  const armedUpPolicies = waits ? svc.scaleUpPolicies.filter((p) => armed.has(p)) : [];
+  const step = svc === undefined ? 1 : fire.direction === 'up' ? svc.scaleUpStep : svc.scaleDownStep;
+  return decideOn(config, records, request, { at: fire.at, step, armedUpPolicies });
 }
 
 /** Which instance a fired policy acts on (scale down removes the instance whose metric triggered). */
