@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatConfigError, parseConfig, policyDirection, routeSample, scaleDownWaitsForScaleUp, servicesUsingPolicy, type DynamiteConfig, type ParseConfigResult } from '@dynamite/domain';
 
-// Several scale-up or scale-down policies per service, and scale_up_step / scale_down_step.
+// Several scale-up or scale-down policies per service, scale_up_step / scale_down_step, and the flapping warning.
 // Each is optional: the original's one {ScalingPolicy: name} per direction means what it meant.
 
 const policy = (metric: string, operator: 'gt' | 'lt', threshold: number, extra = '') => `
@@ -128,5 +128,26 @@ describe('scale_up_step and scale_down_step', () => {
       'Service.web.scale_up_step: must be a positive whole number (got 0)',
     ]);
     assert.deepEqual(errors(parseConfig(doc('scale_up_stepp: 2'))), ['Service.web.scale_up_stepp: unknown key; did you mean "scale_up_step"?']);
+  });
+});
+
+describe('validate warns of overlapping up and down thresholds on one metric (a flapping config)', () => {
+  const flap = (up: string, down: string) => warnings(ok(parseConfig(doc(`scale_up_policy:\n  ScalingPolicy: up\nscale_down_policy:\n  - ScalingPolicy: down`, { up, down }))))
+    .filter((w) => w.includes('flapping'));
+
+  test('gt 80 up with lt 90 down: both hold between 80 and 90', () => {
+    assert.deepEqual(flap(policy('cpu_user', 'gt', 80), policy('cpu_user', 'lt', 90)), [
+      'Service.web.scale_down_policy[0]: "down" (cpu_user lt 90) and the scale-up policy "up" (cpu_user gt 80) both hold for every value between 80 and 90 of webserver: the service would scale up and down on the same samples (flapping)',
+    ]);
+  });
+  test('the same operator both ways always overlaps', () => {
+    assert.match(flap(policy('cpu_user', 'gt', 80), policy('cpu_user', 'gt', 20))[0]!, /both hold for every value above 80 of webserver/);
+    assert.match(flap(policy('free', 'lt', 10), policy('free', 'lt', 50))[0]!, /both hold for every value below 10 of webserver/);
+  });
+  test('no warning when the thresholds leave a gap (strict comparisons: gt 80 and lt 80 never both hold), or the metrics differ', () => {
+    assert.deepEqual(flap(policy('cpu_user', 'gt', 80), policy('cpu_user', 'lt', 80)), []);
+    assert.deepEqual(flap(policy('cpu_user', 'gt', 80), policy('cpu_user', 'lt', 10)), []);
+    assert.deepEqual(flap(policy('free', 'lt', 10), policy('free', 'gt', 50)), []);
+    assert.deepEqual(flap(policy('cpu_user', 'gt', 80), policy('cpu_system', 'lt', 90)), []);
   });
 });

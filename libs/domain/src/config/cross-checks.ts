@@ -64,12 +64,61 @@ export function crossCheck(input: {
 
   checkPortOverlaps(input.services, errors);
   checkSharedSingleUnits(input.services, errors);
+  warnings.push(...flappingWarnings(input.services, input.policies, policyRefPath));
 
   for (const policy of input.policies) {
     const used = input.services.some((s) => s.scaleUpPolicies.includes(policy.name) || s.scaleDownPolicies.includes(policy.name));
     if (!used) warnings.push({ path: joinPath(['ScalingPolicy', policy.name]), message: 'not used by any service' });
   }
   return { errors, warnings };
+}
+
+/**
+ * The values of a metric that breach a policy: above its threshold (`gt`) or below it (`lt`), strictly, as an open
+ * interval. Two policies of one service on the same metric whose intervals meet both hold for the values between: a
+ * scale up and a scale down fed by the same samples, a service that flaps.
+ */
+function breachInterval(policy: ScalingPolicyConfig): { low: number; high: number } {
+  return policy.operator === 'gt' ? { low: policy.threshold, high: Infinity } : { low: -Infinity, high: policy.threshold };
+}
+
+function describeOverlap(low: number, high: number): string {
+  if (low === -Infinity && high === Infinity) return 'every value';
+  if (low === -Infinity) return `every value below ${high}`;
+  if (high === Infinity) return `every value above ${low}`;
+  return `every value between ${low} and ${high}`;
+}
+
+/** A warning per (scale-up, scale-down) pair of one service on the same metric whose thresholds overlap. */
+export function flappingWarnings(
+  services: ServiceConfig[],
+  policies: ScalingPolicyConfig[],
+  policyRefPath: (service: string, key: 'scale_up_policy' | 'scale_down_policy', index: number) => (string | number)[],
+): ConfigWarning[] {
+  const byName = new Map(policies.map((p) => [p.name, p]));
+  const warnings: ConfigWarning[] = [];
+  for (const service of services) {
+    service.scaleDownPolicies.forEach((downName, index) => {
+      const down = byName.get(downName);
+      if (!down) return;
+      for (const upName of service.scaleUpPolicies) {
+        const up = byName.get(upName);
+        if (!up || up.serviceType !== down.serviceType || up.metric !== down.metric) continue;
+        const a = breachInterval(up);
+        const b = breachInterval(down);
+        const low = Math.max(a.low, b.low);
+        const high = Math.min(a.high, b.high);
+        if (low >= high) continue;
+        warnings.push({
+          path: joinPath(['Service', service.name, ...policyRefPath(service.name, 'scale_down_policy', index)]),
+          message: `${quote(down.name)} (${down.metric} ${down.operator} ${down.threshold}) and the scale-up policy ${quote(up.name)} ` +
+            `(${up.metric} ${up.operator} ${up.threshold}) both hold for ${describeOverlap(low, high)} of ${up.serviceType}: ` +
+            `the service would scale up and down on the same samples (flapping)`,
+        });
+      }
+    });
+  }
+  return warnings;
 }
 
 function checkAttachments(
