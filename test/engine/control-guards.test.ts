@@ -1,7 +1,7 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keys } from '@dynamite/domain';
-import { controlsOf, decideOn, scaleCommitFor } from '@dynamite/engine';
+import { controlsOf, decideOn, reconcile, scaleCommitFor } from '@dynamite/engine';
 import { commitBoundRepair, type ServiceRecords } from '@dynamite/store';
 import { boundRepairRecord } from '@dynamite/domain';
 import { RecordsBench } from '../hostile/records/support';
@@ -79,5 +79,31 @@ describe('operator controls guard the commit and are read safe side first', () =
     await etcd.put(keys.pause('web')).value(JSON.stringify({ service: 'other', directions: ['up'], reason: 'x', until: null, at: 1, by: null }));
     assert.equal(controlsOf(await store().readService('web')).pause?.reason, 'the pause record cannot be read; resume to clear it');
     assert.equal(await bench.rejectedCount('pause', 'key_mismatch'), 1);
+  });
+
+  test('a paused min_instance repair is recorded once per situation, and done once resumed', async () => {
+    await store().writePause({ service: 'web', directions: ['up', 'down'], reason: 'maintenance', until: null, at: Date.now(), by: 'test' });
+    await store().etcd.delete().key(keys.instance('web', 'web@28080.service')); // web now needs one instance
+    for (let i = 0; i < 3; i += 1) await reconcile(bench.ctx, { heal: false });
+    const paused = (await store().listDecisions('web', 100)).filter((d) => d.outcome === 'suppressed' && d.reason === 'paused');
+    assert.equal(paused.length, 1);
+    assert.match(paused[0]!.message, /^web has 0 active instance\(s\), fewer than min_instance 1, but web is paused \(scaling up and down\) by test until resumed: "maintenance"$/);
+    assert.deepEqual(await store().listActions('web'), []);
+    await store().deletePause('web');
+    const report = await reconcile(bench.ctx, { heal: false });
+    assert.deepEqual(report.boundRepairs, ['scale_up web@28080.service']);
+  });
+
+  test('in a dry run a unit fleet lost is not launched again: one dry_run heal record per version of the instance', async () => {
+    await store().writeDryRun({ at: Date.now(), by: 'test' });
+    await bench.fleet.destroyUnit('web_disc@28080.service');
+    for (let i = 0; i < 3; i += 1) await reconcile(bench.ctx, { heal: true });
+    const heal = (await store().listDecisions('web', 100)).filter((d) => d.outcome === 'dry_run' && d.reason === 'heal');
+    assert.equal(heal.length, 1);
+    assert.equal(heal[0]!.message, 'fleet has lost web_disc@28080.service of web@28080.service: dry run, would launch it again; nothing done');
+    assert.equal(await bench.fleet.getUnit('web_disc@28080.service'), null);
+    // Out of the dry run, the next reconcile heals it (and the baseline is whole again for the next test).
+    await store().writeDryRun(null);
+    assert.deepEqual((await reconcile(bench.ctx, { heal: true })).healed, ['web@28080.service']);
   });
 });
