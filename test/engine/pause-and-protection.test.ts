@@ -76,6 +76,8 @@ describe('pause, resume and scale-in protection', () => {
     assert.deepEqual(await launchedWeb(), ['web@8080.service']);
     const overview = await (await fetch(`${http}/api/services/web`, { headers: AUTH })).json() as { service: { paused: { reason: string } | null } };
     assert.equal(overview.service.paused?.reason, 'load test in progress');
+    const pause = await (await fetch(`${http}/api/services/web/pause`, { headers: AUTH })).json() as { service: string; paused: { directions: string[]; active: boolean } | null };
+    assert.deepEqual([pause.service, pause.paused?.directions, pause.paused?.active], ['web', ['up'], true]);
     const metrics = parseMetrics(await (await fetch(`${http}/metrics`, { headers: AUTH })).text());
     assert.equal(metrics.get('dynamite_paused{service="web",direction="up"}'), 1);
     assert.equal(metrics.get('dynamite_paused{service="web",direction="down"}'), 0);
