@@ -122,14 +122,14 @@ test('the original values come through: production.yaml', () => {
   assert.ok(result.ok);
   const apache = result.config.services.find((s) => s.name === 'zurmo_apache')!;
   assert.deepEqual(
-    { min: apache.minInstance, max: apache.maxInstance, base: apache.basePort, attached: apache.attachedServices, up: apache.scaleUpPolicy, down: apache.scaleDownPolicy },
+    { min: apache.minInstance, max: apache.maxInstance, base: apache.basePort, attached: apache.attachedServices, up: apache.scaleUpPolicies, down: apache.scaleDownPolicies },
     {
       min: 2,
       max: 10,
       base: 8080,
       attached: ['zurmo_apache_discovery', 'zurmo_log_courier_apache', 'zurmo_application', 'zurmo_config'],
-      up: 'apache_scale_up',
-      down: 'apache_scale_down',
+      up: ['apache_scale_up'],
+      down: ['apache_scale_down'],
     },
   );
   const up = result.config.policies.find((p) => p.name === 'apache_scale_up')!;

@@ -72,8 +72,11 @@ describe('defaults', () => {
       portsPerInstance: 1,
       attachedServices: ['web_disc'],
       serviceDependency: [],
-      scaleUpPolicy: 'up',
-      scaleDownPolicy: null,
+      scaleUpPolicies: ['up'],
+      scaleDownPolicies: [],
+      scaleUpStep: 1,
+      scaleDownStep: 1,
+      dryRun: false,
     });
   });
 

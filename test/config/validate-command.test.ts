@@ -86,3 +86,36 @@ test('several faults: every one is printed, one per line', async () => {
     'error: Service.web.scale_up_policy.ScalingPolicy: unknown policy "up"',
   ]);
 });
+
+test('a flapping config (up and down thresholds of one service overlap on one metric): a warning, still ok', async () => {
+  const config = join(temp, 'flapping.yaml');
+  const policy = (op: string, threshold: number) => [
+    '      service_type: webserver', '      metric: cpu_user', `      comparative_operator: ${op}`, `      threshold: ${threshold}`,
+    '      period: 30', '      period_unit: second', '      cooldown_period: 1', '      cooldown_period_unit: minute',
+  ];
+  writeFileSync(config, [
+    'Dynamite:',
+    '  ETCD:',
+    '    application_base_path: /services',
+    '    metrics_base_path: /metrics',
+    '  Service:',
+    '    web:',
+    '      name_of_unit_file: web@.service',
+    '      max_instance: 3',
+    '      base_instance_prefix_number: 8080',
+    '      scale_up_policy:',
+    '        ScalingPolicy: up',
+    '      scale_down_policy:',
+    '        ScalingPolicy: down',
+    '  ScalingPolicy:',
+    '    up:', ...policy('gt', 60),
+    '    down:', ...policy('lt', 70),
+    '',
+  ].join('\n'));
+  const run = await runDynamite(['validate', '-c', config, '-s', join(FIXTURES, 'units')]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, 'ok\n');
+  assert.deepEqual(lines(run.stderr), [
+    'warning: Service.web.scale_down_policy: "down" (cpu_user lt 70) and the scale-up policy "up" (cpu_user gt 60) both hold for every value between 60 and 70 of webserver: the service would scale up and down on the same samples (flapping)',
+  ]);
+});

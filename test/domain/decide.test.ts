@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import {
   AGGREGATE_MACHINE,
   countsOf,
+  NO_CONTROLS,
+  decideAction,
   decideScaling,
   describeRule,
   boundRepairRecord,
@@ -34,6 +36,11 @@ function inst(name: string, state: RecordedInstance['state'] = 'launched', over:
 const up = { direction: 'up' } as const;
 const newest = { direction: 'down', target: { kind: 'newest' } } as const;
 const downOf = (name: string) => ({ direction: 'down', target: { kind: 'instance', name } }) as const;
+
+/** decideAction without controls (no pause, no protection, no dry run), one instance at a time unless `step`. */
+function act(svc: string, list: RecordedInstance[], request: Parameters<typeof decideAction>[3], more: Partial<Parameters<typeof decideAction>[4]> = {}) {
+  return decideAction(cfg, svc, list, request, { controls: NO_CONTROLS, at: 0, ...more });
+}
 
 function suppressedReason(d: ScaleDecision): string {
   assert.equal(d.outcome, 'suppressed');
@@ -257,7 +264,7 @@ describe('decision records', () => {
 
   test('a fire that scaled: outcome scaled, the action, the fire id, the rule and inputs', () => {
     const f = fire();
-    const d = decideScaling(cfg, 'apache', [inst('apache@8080.service'), inst('apache@8081.service')], up);
+    const d = act('apache', [inst('apache@8080.service'), inst('apache@8081.service')], up);
     const before = { active: 2, creating: 0, launched: 2, destroying: 0 };
     const r = fireDecisionRecord({ service: 'apache', policy: P, machine: 'u1' }, f, d, before);
     assert.equal(r.id, f.decisionId);
@@ -274,7 +281,7 @@ describe('decision records', () => {
   test('a fire held at a bound: outcome suppressed with the bound as reason', () => {
     const f = fire();
     const list = ['8080', '8081', '8082', '8083'].map((p) => inst(`apache@${p}.service`));
-    const r = fireDecisionRecord({ service: 'apache', policy: P, machine: 'u1' }, f, decideScaling(cfg, 'apache', list, up), countsOf(list));
+    const r = fireDecisionRecord({ service: 'apache', policy: P, machine: 'u1' }, f, act('apache', list, up), countsOf(list));
     assert.equal(r.outcome, 'suppressed');
     assert.equal(r.reason, 'max_instance');
     assert.equal(r.action, null);
@@ -283,14 +290,14 @@ describe('decision records', () => {
 
   test('a bound repair: bound_repair with its action, or suppressed with the bound that held it', () => {
     const two = [inst('apache@8080.service'), inst('apache@8081.service')];
-    const d = decideScaling(cfg, 'apache', two, up);
+    const d = act('apache', two, up);
     const r = boundRepairRecord({ service: 'apache', decisionId: 'id1', at: 5, bound: 'min_instance', limit: 3 }, d, countsOf(two), { needed: 1 });
     assert.deepEqual([r.id, r.at, r.outcome, r.reason, r.direction, r.policy], ['id1', 5, 'bound_repair', 'min_instance', 'up', null]);
     assert.deepEqual(r.action, { kind: 'scale_up', instance: 'apache@8082.service', attached: ['apache_discovery@8082.service'] });
     assert.equal(r.rule, 'keep at least 3 instance(s)');
     assert.equal(r.message, 'apache has 2 active instance(s), fewer than min_instance 3: creating apache@8082.service');
     const full = ['8080', '8081', '8082', '8083'].map((p) => inst(`apache@${p}.service`));
-    const held = boundRepairRecord({ service: 'apache', decisionId: 'id2', at: 6, bound: 'min_instance', limit: 5 }, decideScaling(cfg, 'apache', full, up), countsOf(full), {});
+    const held = boundRepairRecord({ service: 'apache', decisionId: 'id2', at: 6, bound: 'min_instance', limit: 5 }, act('apache', full, up), countsOf(full), {});
     assert.deepEqual([held.outcome, held.reason, held.action], ['suppressed', 'max_instance', null]);
   });
 });

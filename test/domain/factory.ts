@@ -41,8 +41,11 @@ export function service(name: string, over: Partial<ServiceConfig> = {}): Servic
     portsPerInstance: 1,
     attachedServices: [],
     serviceDependency: [],
-    scaleUpPolicy: null,
-    scaleDownPolicy: null,
+    scaleUpPolicies: [],
+    scaleDownPolicies: [],
+    scaleUpStep: 1,
+    scaleDownStep: 1,
+    dryRun: false,
     ...over,
   };
 }

@@ -23,10 +23,10 @@ function key(k: string): SampleKey {
 // Two service types with the same metric name, plus an aggregated policy on a third type.
 const cfg = config(
   [
-    service('apache', { scaleUpPolicy: 'web_cpu_up', scaleDownPolicy: 'web_cpu_down' }),
-    service('apache_blue', { scaleUpPolicy: 'web_cpu_up' }), // one policy used by two services
-    service('db', { unitFile: 'db@.service', basePort: 5432, scaleUpPolicy: 'db_cpu_up' }),
-    service('haproxy', { unitFile: 'haproxy.service', scaleUpPolicy: 'lb_resp_up' }),
+    service('apache', { scaleUpPolicies: ['web_cpu_up'], scaleDownPolicies: ['web_cpu_down'] }),
+    service('apache_blue', { scaleUpPolicies: ['web_cpu_up'] }), // one policy used by two services
+    service('db', { unitFile: 'db@.service', basePort: 5432, scaleUpPolicies: ['db_cpu_up'] }),
+    service('haproxy', { unitFile: 'haproxy.service', scaleUpPolicies: ['lb_resp_up'] }),
     service('apache_discovery', { type: 'attached_service' }),
   ],
   [
@@ -100,7 +100,7 @@ describe('machineSamplePrefix and metricWatchPrefixes', () => {
   });
   test('an aggregated prefix covered by a per-instance type prefix is dropped; "web" does not cover "webserver"', () => {
     const c = config(
-      [service('a', { scaleUpPolicy: 'agg', scaleDownPolicy: 'inst' }), service('b', { scaleUpPolicy: 'web' })],
+      [service('a', { scaleUpPolicies: ['agg'], scaleDownPolicies: ['inst'] }), service('b', { scaleUpPolicies: ['web'] })],
       [
         policy('agg', { serviceType: 'webserver', metric: 'rt', aggregated: true }),
         policy('inst', { serviceType: 'webserver', metric: 'cpu' }),
@@ -160,8 +160,8 @@ describe('routing at fleet scale (1,000 services)', () => {
   // aggregated policy on its type's response time; and one policy that two services use.
   const services = Array.from({ length: 1000 }, (_, i) => service(`s${i}`, {
     type: `t${i}`,
-    scaleUpPolicy: `s${i}_up`,
-    scaleDownPolicy: i % 10 === 0 ? `s${i}_agg` : `s${i}_down`,
+    scaleUpPolicies: [`s${i}_up`],
+    scaleDownPolicies: [i % 10 === 0 ? `s${i}_agg` : `s${i}_down`],
   }));
   const policies = services.flatMap((s, i) => [
     policy(`s${i}_up`, { serviceType: `t${i}`, metric: 'cpu_user', operator: 'gt' }),
@@ -169,7 +169,7 @@ describe('routing at fleet scale (1,000 services)', () => {
       ? policy(`s${i}_agg`, { serviceType: `t${i}`, metric: 'resp.p95', aggregated: true, operator: 'lt' })
       : policy(`s${i}_down`, { serviceType: `t${i}`, metric: 'cpu_user', operator: 'lt' }),
   ]);
-  const big = config([...services, service('twin', { type: 't500', scaleUpPolicy: 's500_up' })], policies);
+  const big = config([...services, service('twin', { type: 't500', scaleUpPolicies: ['s500_up'] })], policies);
 
   test('every instance sample reaches exactly its own service\'s policies, in config order', () => {
     for (let i = 0; i < 1000; i += 1) {
@@ -191,7 +191,7 @@ describe('routing at fleet scale (1,000 services)', () => {
 
   test('the route index belongs to its config: another config routes by its own policies', () => {
     const before = routeSample(key(`/metrics/t1/u/cpu_user/${TS}`), big);
-    const changed = config(services.slice(0, 2).map((s) => ({ ...s, scaleDownPolicy: null })), policies.slice(0, 4));
+    const changed = config(services.slice(0, 2).map((s) => ({ ...s, scaleDownPolicies: [] })), policies.slice(0, 4));
     assert.deepEqual(routeSample(key(`/metrics/t1/u/cpu_user/${TS}`), changed), [{ service: 's1', policy: 's1_up', machine: 'u', direction: 'up' }]);
     assert.deepEqual(routeSample(key(`/metrics/t1/u/cpu_user/${TS}`), big), before, 'the first config is unchanged');
   });

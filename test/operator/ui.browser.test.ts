@@ -181,20 +181,16 @@ describe('operator page /ui in Chromium', () => {
     await boardPage.close();
   });
 
-  test('a pause in the API answer appears on the page (the answer is edited here until pause/resume is merged)', async () => {
-    // The pause state comes from one field, `paused` (libs/operator/src/pause-view.ts), null until pause lands.
-    // Until then this test sets it in the answer the page gets; with pause merged, POST /api/services/web/pause.
-    await page.route('**/api/services/web/timeline*', async (route) => {
-      const response = await route.fetch();
-      const body = await response.json() as ServiceTimeline;
-      const paused = { directions: ['up'], reason: 'maintenance window', since: '2026-12-01T10:00:00.000Z', until: null, remainingMs: null, by: 'ops', active: true };
-      await route.fulfill({ response, json: { ...body, paused } });
-    });
+  test('a pause made through the API appears on the page, and goes when resumed', async () => {
+    const auth = { authorization: basic(USER, PASSWORD), 'content-type': 'application/json' };
+    const paused = await fetch(`${env.url}/api/services/web/pause`, { method: 'POST', headers: auth, body: JSON.stringify({ direction: 'up', reason: 'maintenance window' }) });
+    assert.equal(paused.status, 200, await paused.text());
     await page.locator('#paused').waitFor({ timeout: 15_000 });
-    assert.equal(await page.locator('#paused').innerText(), 'Scaling up paused since 2026-12-01T10:00:00.000Z until resumed by ops: maintenance window. No policy scales this service up while it holds.');
+    assert.match(await page.locator('#paused').innerText(), /^Scaling up paused since \S+ until resumed by \S+: maintenance window\. No policy scales this service up while it holds\.$/);
     assert.equal(await page.locator('h1 .badge.paused').count(), 1);
     await page.screenshot({ path: SHOTS.paused, fullPage: true });
-    await page.unroute('**/api/services/web/timeline*');
+    const resumed = await fetch(`${env.url}/api/services/web/pause`, { method: 'DELETE', headers: { authorization: basic(USER, PASSWORD) } });
+    assert.equal(resumed.status, 200, await resumed.text());
     await page.locator('#paused').waitFor({ state: 'detached', timeout: 15_000 });
 
     assert.deepEqual(foreign, [], 'requests to anywhere but the listener');

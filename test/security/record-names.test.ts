@@ -32,12 +32,13 @@ describe('registration values read from etcd', () => {
     for (const value of ['bystander.service', 'web@28082.service', 'web_disc@28080.service', 'web@028080.service']) {
       await register('u-other', value);
       const named = await resolveRegistration(bench.ctx, '/services', 'webserver', 'u-other');
-      const decided = decideOn(bench.loaded.config, two, { direction: 'down', target: scaleDownTargetFor('u-other', named) });
+      const decided = decideOn(bench.loaded.config, two, { direction: 'down', target: scaleDownTargetFor('u-other', named) }, { at: Date.now() });
       assert.equal(decided.decision.outcome, 'suppressed', value);
       assert.equal(decided.decision.outcome === 'suppressed' && decided.decision.reason, 'unknown_instance', value);
     }
     await register('u-own', 'web@28080');
-    const own = decideOn(bench.loaded.config, two, { direction: 'down', target: scaleDownTargetFor('u-own', await resolveRegistration(bench.ctx, '/services', 'webserver', 'u-own')) });
-    assert.deepEqual(own.decision.outcome === 'action' && [own.decision.kind, own.decision.instance, own.decision.attached], ['scale_down', 'web@28080.service', ['web_disc@28080.service']]);
+    const own = decideOn(bench.loaded.config, two, { direction: 'down', target: scaleDownTargetFor('u-own', await resolveRegistration(bench.ctx, '/services', 'webserver', 'u-own')) }, { at: Date.now() });
+    const action = own.decision.outcome === 'action' ? own.decision.actions[0]! : null;
+    assert.deepEqual(action && [action.kind, action.instance, action.attached], ['scale_down', 'web@28080.service', ['web_disc@28080.service']]);
   });
 });

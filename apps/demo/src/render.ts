@@ -61,8 +61,8 @@ export function renderDemo(input: RenderInput, runtimeExtras: Omit<DemoRuntime, 
   const config = parsed.config;
   const service = config.services.find((s) => s.name === SERVICE);
   if (!service) throw new Error(`the demo config has no ${SERVICE} service`);
-  const scaleUp = config.policies.find((p) => p.name === service.scaleUpPolicy);
-  const scaleDown = config.policies.find((p) => p.name === service.scaleDownPolicy);
+  const scaleUp = config.policies.find((p) => p.name === service.scaleUpPolicies[0]);
+  const scaleDown = config.policies.find((p) => p.name === service.scaleDownPolicies[0]);
   if (!scaleUp || !scaleDown) throw new Error(`the demo's ${SERVICE} service needs a scale up and a scale down policy`);
 
   const runtime: DemoRuntime = {

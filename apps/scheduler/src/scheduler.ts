@@ -53,6 +53,12 @@ export interface SchedulerOptions {
   schedulerId?: string;
   /** Lease TTL of the election in seconds (default DEFAULT_LEADER_TTL_SECONDS). */
   leaderTtlSeconds?: number;
+  /**
+   * `--dry_run`: when this scheduler leads, every decision of every worker is evaluated and recorded as `dry_run`,
+   * and nothing reaches fleet. Stored in etcd by the leader at each election (so every worker follows it at once);
+   * a leader without it clears it.
+   */
+  dryRun?: boolean;
 }
 
 export interface RunningScheduler {
@@ -124,16 +130,17 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
       get prefix() { return term?.watch?.prefix ?? prefix; },
       get active() { return term !== null; },
     };
+    const schedulerId = opts.schedulerId ?? `${os.hostname()}:${process.pid}`;
     const elected = new SchedulerElection({
       etcd: ctx.store.etcd,
-      id: opts.schedulerId ?? `${os.hostname()}:${process.pid}`,
+      id: schedulerId,
       ttlSeconds: opts.leaderTtlSeconds ?? DEFAULT_LEADER_TTL_SECONDS,
       log,
       clock: ctx.clock,
       url: () => http?.url ?? null,
       onElected: async (fence) => {
         ctx.store.fenceWith(fence);
-        const next = new LeaderTerm(ctx, opts, redis, log);
+        const next = new LeaderTerm(ctx, { ...opts, schedulerId }, redis, log);
         term = next;
         await next.start();
       },
@@ -208,9 +215,10 @@ class LeaderTerm {
     const began = performance.now();
     const loaded = await resolveConfig(ctx.store, opts);
     if (loaded.keptStored) log.warn(loaded.keptStored);
-    const mode = await writeEngineState(ctx.store, loaded);
+    const mode = await writeEngineState(ctx.store, loaded, { dryRun: opts.dryRun ? { at: ctx.clock.now(), by: opts.schedulerId ?? null } : null });
     await useConfiguredFleetEndpoint(ctx, opts);
-    log.info({ mode, source: loaded.source, services: loaded.config.services.map((s) => s.name) }, 'engine state written');
+    log.info({ mode, source: loaded.source, services: loaded.config.services.map((s) => s.name), dryRun: opts.dryRun === true }, 'engine state written');
+    if (opts.dryRun) log.warn('dry run (--dry_run): every decision is evaluated and recorded as dry_run; nothing reaches fleet');
     // The config as stored now, with its revision: what this term applies, and compares later changes with. A change
     // made while no leader ran (or before a leader died applying it) is settled here, as a hot reload would have.
     const baseline = await ctx.config.latest({ fresh: true });

@@ -4,3 +4,4 @@ export * from './worker-metrics-server';
 export * from './leadership-view';
 export * from './timeline';
 export * from './read-timeline';
+export * from './controls';

@@ -9,7 +9,7 @@ import {
 } from '@dynamite/domain';
 import type { FleetUnit } from '@dynamite/fleet-client';
 import type { ActionRecord, CooldownRecord, StateStore, InstanceRecord, StoredMachine } from '@dynamite/store';
-import { readPauseView, type PauseView } from './pause-view';
+import { controlsView, type ControlsView } from './controls';
 
 /**
  * What an operator asks first: per service, how many instances are recorded (desired) and how many fleet runs
@@ -35,6 +35,8 @@ export interface InstanceView extends UnitView {
   decisionId: string | null;
   origin: InstanceRecord['origin'];
   attached: UnitView[];
+  /** Protected from scale-in by an operator (see the service's `protected` for who and why). */
+  protected: boolean;
 }
 
 export interface ArmedMachineView {
@@ -74,7 +76,8 @@ export interface ActionView {
 
 export type DecisionView = DecisionRecord & { time: string };
 
-export interface ServiceView {
+/** `dryRun`, `paused` and `protected` come from the operator's controls (controls.ts). */
+export interface ServiceView extends ControlsView {
   name: string;
   /** False for a service recorded in etcd that the current config no longer has. */
   configured: boolean;
@@ -95,13 +98,13 @@ export interface ServiceView {
   actions: ActionView[];
   /** Newest first. */
   decisions: DecisionView[];
-  /** Whether the service is paused (null: no pause recorded); see pause-view.ts. */
-  paused: PauseView | null;
 }
 
 export interface Overview {
   time: string;
   applicationStatus: string | null;
+  /** The engine-wide dry run (`--dry_run` of the leading scheduler): decisions are recorded, nothing reaches fleet. */
+  dryRun: boolean;
   fleet: { asked: boolean; reachable: boolean | null; error: string | null };
   services: ServiceView[];
 }
@@ -149,8 +152,9 @@ export async function serviceExists(store: StateStore, config: DynamiteConfig, n
 export async function buildOverview(store: StateStore, config: DynamiteConfig, opts: OverviewOptions): Promise<Overview> {
   const { now } = opts;
   const fleetUnits = opts.fleet !== null && 'units' in opts.fleet ? new Map(opts.fleet.units.map((u) => [u.name, u])) : null;
-  const [statusText, { machines, cooldowns }, actions, names] = await Promise.all([
+  const [statusText, dryRun, { machines, cooldowns }, actions, names] = await Promise.all([
     store.readApplicationStatus(),
+    store.readDryRun(),
     store.listPolicyState(),
     store.listActions(),
     listServiceNames(store, config),
@@ -158,10 +162,9 @@ export async function buildOverview(store: StateStore, config: DynamiteConfig, o
   const selected = opts.only === undefined ? names : names.filter((n) => n.name === opts.only);
 
   const services = await Promise.all(selected.map(async ({ name, config: svc }): Promise<ServiceView> => {
-    const [records, decisions, paused] = await Promise.all([
+    const [records, decisions] = await Promise.all([
       store.readService(name),
       opts.decisions > 0 ? store.listDecisions(name, opts.decisions) : Promise.resolve([] as DecisionRecord[]),
-      readPauseView(store, name),
     ]);
     const instances = records.instances
       .slice()
@@ -175,6 +178,7 @@ export async function buildOverview(store: StateStore, config: DynamiteConfig, o
         decisionId: i.decision_id,
         origin: i.origin,
         attached: i.attached_services.map((a) => ({ name: a.name, state: a.state, fleetState: fleetStateOf(fleetUnits, a.name) })),
+        protected: records.controls.protections[i.name] !== undefined,
       }));
     const recorded = new Set(instances.map((i) => i.name));
     let actual: number | null = null;
@@ -209,13 +213,14 @@ export async function buildOverview(store: StateStore, config: DynamiteConfig, o
           attempts: a.attempts, error: a.error, createdAt: iso(a.createdAt) ?? '',
         })),
       decisions: decisions.map(decisionView),
-      paused,
+      ...controlsView(records, svc, now),
     };
   }));
 
   return {
     time: new Date(now).toISOString(),
     applicationStatus: statusText,
+    dryRun: dryRun !== null,
     fleet: opts.fleet === null
       ? { asked: false, reachable: null, error: null }
       : 'units' in opts.fleet ? { asked: true, reachable: true, error: null } : { asked: true, reachable: false, error: opts.fleet.error },
@@ -231,9 +236,8 @@ function policiesOf(
   now: number,
 ): PolicyView[] {
   const out: PolicyView[] = [];
-  const wanted: [string | null, 'up' | 'down'][] = [[svc.scaleUpPolicy, 'up'], [svc.scaleDownPolicy, 'down']];
+  const wanted: [string, 'up' | 'down'][] = [...svc.scaleUpPolicies.map((p): [string, 'up'] => [p, 'up']), ...svc.scaleDownPolicies.map((p): [string, 'down'] => [p, 'down'])];
   for (const [policyName, direction] of wanted) {
-    if (policyName === null) continue;
     const policy = findPolicy(config, policyName);
     if (!policy) continue;
     const own = machines.filter((m) => m.service === svc.name && m.policy === policyName);

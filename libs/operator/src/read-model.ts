@@ -18,6 +18,11 @@ export class Cached<T> {
 
   constructor(private readonly load: () => Promise<T>, private readonly maxAgeMs: number, private readonly now: () => number = Date.now) {}
 
+  /** The next `get` loads again (after a change the caller made itself). */
+  clear(): void {
+    this.last = null;
+  }
+
   async get(): Promise<T> {
     if (this.last === null || this.now() - this.last.at >= this.maxAgeMs) {
       this.loading ??= this.load().then(
@@ -139,6 +144,13 @@ export class ReadModel {
     const view = overview.services.find((s) => s.name === service);
     if (!view) return null;
     return readServiceTimeline(this.src.store, config, view, { now: this.src.now(), minutes, recent });
+  }
+
+  /** Forgets the overview and the decision lists: the next answer reads etcd (after a change made through the API). */
+  invalidate(): void {
+    this.snapshot.clear();
+    for (const cached of this.decisions.values()) cached.clear();
+    for (const cached of this.timelines.values()) cached.clear();
   }
 
   readiness(): Promise<Readiness> {

@@ -10,7 +10,7 @@ import {
 } from '@dynamite/domain';
 import type { StateStore, StoredMachineEntry } from '@dynamite/store';
 import { decisionView, type PolicyView, type ServiceView } from './overview';
-import type { PauseView } from './pause-view';
+import type { PauseView } from './controls';
 import {
   TIMELINE_LIMITS,
   actionJobLink,

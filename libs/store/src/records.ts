@@ -69,6 +69,33 @@ export interface ActionRecord {
   result: Record<string, unknown> | null;
 }
 
+/** `/_dynamite/control/<svc>/pause`: an operator's pause of the service's scaling. */
+export interface PauseRecord {
+  service: string;
+  directions: ('up' | 'down')[];
+  reason: string;
+  /** Wall ms from which it no longer applies, or null: until resumed. */
+  until: number | null;
+  at: number;
+  by: string | null;
+}
+
+/** `/_dynamite/control/<svc>/protected/<instance>`: an instance never chosen for removal. */
+export interface ProtectionRecord {
+  service: string;
+  instance: string;
+  reason: string | null;
+  at: number;
+  by: string | null;
+}
+
+/** `/_dynamite/state/dry_run`: the engine-wide dry run, written by the leading scheduler (`--dry_run`); absent when off. */
+export interface DryRunRecord {
+  at: number;
+  /** The scheduler that set it. */
+  by: string | null;
+}
+
 export const APPLICATION_STATUSES = ['Initializing', 'Running', 'Recovering'] as const;
 export type ApplicationStatus = (typeof APPLICATION_STATUSES)[number];
 
@@ -85,7 +112,10 @@ export type RecordKind =
   | 'stats'
   | 'watch_revision'
   | 'application_status'
-  | 'application_configuration';
+  | 'application_configuration'
+  | 'pause'
+  | 'protection'
+  | 'dry_run';
 
 /**
  * Why a record was skipped: `not_json` (unparseable), `invalid` (fails its schema), `key_mismatch` (its fields name
@@ -202,6 +232,27 @@ const actionSchema = z.looseObject({
   result: z.record(z.string(), z.unknown()).nullable(),
 });
 
+const pauseSchema = z.looseObject({
+  service: name,
+  directions: z.array(z.enum(['up', 'down'])).min(1).max(2),
+  reason: z.string().min(1).max(500),
+  until: epochMs.nullable(),
+  at: epochMs,
+  by: z.string().max(256).nullable(),
+});
+
+const protectionSchema = z.looseObject({
+  service: name,
+  instance: unitName,
+  reason: z.string().max(500).nullable(),
+  at: epochMs,
+  by: z.string().max(256).nullable(),
+});
+
+const dryRunSchema = z.looseObject({ at: epochMs, by: z.string().max(256).nullable() });
+
+const recordedAction = z.looseObject({ kind: z.enum(['scale_up', 'scale_down']), instance: unitName, attached: z.array(unitName).max(64) });
+
 const decisionSchema = z.looseObject({
   id,
   at: epochMs,
@@ -209,11 +260,12 @@ const decisionSchema = z.looseObject({
   policy: z.string().min(1).max(256).nullable(),
   machine: z.string().max(256).nullable(),
   direction: z.enum(['up', 'down']).nullable(),
-  outcome: z.enum(['armed', 'disarmed', 'scaled', 'suppressed', 'bound_repair', 'resync', 'action_done', 'action_failed', 'reconfigured', 'notify_failed']),
+  outcome: z.enum(['armed', 'disarmed', 'scaled', 'dry_run', 'suppressed', 'bound_repair', 'resync', 'action_done', 'action_failed', 'reconfigured', 'notify_failed']),
   reason: z.string().max(65_536).nullable(),
   rule: shortText.nullable(),
   inputs: z.record(z.string(), z.unknown()),
-  action: z.looseObject({ kind: z.enum(['scale_up', 'scale_down']), instance: unitName, attached: z.array(unitName).max(64) }).nullable(),
+  action: recordedAction.nullable(),
+  actions: z.array(recordedAction).max(1_000).optional(),
   message: z.string().max(65_536),
 });
 
@@ -295,6 +347,23 @@ export function parseDecisionRecord(key: { service: string; id: string }, text: 
   sameKey('service', key.service, record.service);
   sameKey('id', key.id, record.id);
   return record;
+}
+
+export function parsePauseRecord(service: string, text: string): PauseRecord {
+  const record = check<PauseRecord>(pauseSchema, parseJsonText(text));
+  sameKey('service', service, record.service);
+  return record;
+}
+
+export function parseProtectionRecord(key: { service: string; instance: string }, text: string): ProtectionRecord {
+  const record = check<ProtectionRecord>(protectionSchema, parseJsonText(text));
+  sameKey('service', key.service, record.service);
+  sameKey('instance', key.instance, record.instance);
+  return record;
+}
+
+export function parseDryRunRecord(text: string): DryRunRecord {
+  return check<DryRunRecord>(dryRunSchema, parseJsonText(text));
 }
 
 /** A counter under `/_dynamite/stats/`: a non-negative integer. */

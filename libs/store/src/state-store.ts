@@ -6,6 +6,7 @@ import {
   matchInstanceName,
   attachedProblem,
   parseActionKey,
+  parseControlKey,
   parseCooldownKey,
   parseMachineKey,
   parseRunKey,
@@ -22,6 +23,9 @@ import {
   parseApplicationStatus,
   parseCooldownRecord,
   parseDecisionRecord,
+  parseDryRunRecord,
+  parsePauseRecord,
+  parseProtectionRecord,
   parseInstanceRecord,
   parseStat,
   parseStoredMachine,
@@ -30,7 +34,10 @@ import {
   type ActionRecord,
   type ApplicationStatus,
   type CooldownRecord,
+  type DryRunRecord,
   type InstanceRecord,
+  type PauseRecord,
+  type ProtectionRecord,
   type RecordKind,
   type RecordRejection,
   type RejectionSink,
@@ -51,6 +58,21 @@ export interface ServiceRecords {
   instances: InstanceRecord[];
   /** The mod revision of each instance record, by name. */
   instanceRevisions: Record<string, string>;
+  controls: ControlRecords;
+  /** The state machines of the policies asked for (readService's `machinesOf`), read at the same revision. */
+  machines: StoredMachineEntry[];
+}
+
+/**
+ * What operators set for a service, read with its records. A value is present exactly when its key is: a record
+ * that fails its schema is reported and read as its safe side (the dry run on, a pause of both directions, the
+ * instance protected), never as absent.
+ */
+export interface ControlRecords {
+  dryRun: Versioned<DryRunRecord>;
+  pause: Versioned<PauseRecord>;
+  /** By instance name. */
+  protections: Record<string, Versioned<ProtectionRecord>>;
 }
 
 export interface StoredMachineEntry { service: string; policy: string; machine: string; stored: StoredMachine }
@@ -188,11 +210,29 @@ export class StateStore {
    * The service's template and its instances, read at one revision. An instance is kept only when it is one the
    * template's service would have: `<service>@<port>.service` (or its unit file), with its own attached units.
    */
-  async readService(service: string): Promise<ServiceRecords> {
-    const res = await this.etcd.getAll().prefix(keys.servicePrefix(service)).exec();
+  async readService(service: string, opts: { machinesOf?: string[] } = {}): Promise<ServiceRecords> {
+    // One transaction of range reads: the records, the operator's controls and the machines asked for, all at one revision.
+    const prefixes = [keys.servicePrefix(service), keys.serviceControlPrefix(service), ...(opts.machinesOf ?? []).map((p) => keys.machinePrefix(service, p))];
+    const res = await this.etcd.kv.txn({
+      compare: [],
+      success: [
+        ...prefixes.map((p) => ({ request_range: { key: Buffer.from(p), range_end: Buffer.from(prefixEnd(p), 'latin1') } })),
+        { request_range: { key: Buffer.from(keys.dryRun) } },
+      ],
+      failure: [],
+    });
+    const ranges = res.responses.map((r) => r.response_range.kvs);
+    const current = String(res.header.revision);
+    const controls = this.controlsOf(service, ranges[1] ?? [], ranges[ranges.length - 1]?.[0]);
+    const machines: StoredMachineEntry[] = [];
+    for (const kv of ranges.slice(2, 2 + (opts.machinesOf?.length ?? 0)).flat()) {
+      const machine = parseMachineKey(kv.key.toString('utf8'));
+      const stored = machine ? this.accept('machine', kv, (text) => checkCursor(parseStoredMachine(text), current)) : null;
+      if (machine && stored) machines.push({ ...machine, stored });
+    }
     let template: Versioned<TemplateRecord> = { value: null, modRevision: '0' };
     const candidates: { kv: IKeyValue; instance: InstanceRecord }[] = [];
-    for (const kv of res.kvs) {
+    for (const kv of ranges[0] ?? []) {
       const leaf = parseRunKey(kv.key.toString('utf8'))?.leaf;
       if (leaf === undefined) continue;
       if (leaf === TEMPLATE_LEAF) {
@@ -215,7 +255,66 @@ export class StateStore {
       instances.push(member);
       instanceRevisions[member.name] = modRev(kv);
     }
-    return { service, template, instances, instanceRevisions };
+    return { service, template, instances, instanceRevisions, controls, machines };
+  }
+
+  /** The control records read with a service; one that fails its schema is its safe side (see ControlRecords). */
+  private controlsOf(service: string, kvs: IKeyValue[], dryRunKv: IKeyValue | undefined): ControlRecords {
+    const dryRun: Versioned<DryRunRecord> = dryRunKv
+      ? { value: this.accept('dry_run', dryRunKv, parseDryRunRecord) ?? { at: 0, by: null }, modRevision: modRev(dryRunKv) }
+      : { value: null, modRevision: '0' };
+    let pause: Versioned<PauseRecord> = { value: null, modRevision: '0' };
+    const protections: Record<string, Versioned<ProtectionRecord>> = {};
+    for (const kv of kvs) {
+      const key = parseControlKey(kv.key.toString('utf8'));
+      if (key === null || key.service !== service) continue;
+      if (key.kind === 'pause') {
+        const record = this.accept('pause', kv, (text) => parsePauseRecord(service, text));
+        pause = {
+          value: record ?? { service, directions: ['up', 'down'], reason: 'the pause record cannot be read; resume to clear it', until: null, at: 0, by: null },
+          modRevision: modRev(kv),
+        };
+      } else {
+        const record = this.accept('protection', kv, (text) => parseProtectionRecord({ service, instance: key.instance }, text));
+        protections[key.instance] = { value: record ?? { service, instance: key.instance, reason: null, at: 0, by: null }, modRevision: modRev(kv) };
+      }
+    }
+    return { dryRun, pause, protections };
+  }
+
+  // ---- operator controls --------------------------------------------------------------------------------
+
+  /** Sets (or replaces) the service's pause. */
+  async writePause(record: PauseRecord): Promise<void> {
+    await this.commit([], [{ put: keys.pause(record.service), value: JSON.stringify(record) }]);
+  }
+
+  /** Removes the service's pause; false when there was none. */
+  async deletePause(service: string): Promise<boolean> {
+    const res = await this.etcd.delete().key(keys.pause(service)).exec();
+    return Number(res.deleted) > 0;
+  }
+
+  async writeProtection(record: ProtectionRecord): Promise<void> {
+    await this.commit([], [{ put: keys.protection(record.service, record.instance), value: JSON.stringify(record) }]);
+  }
+
+  /** Removes an instance's protection; false when it had none. */
+  async deleteProtection(service: string, instance: string): Promise<boolean> {
+    const res = await this.etcd.delete().key(keys.protection(service, instance)).exec();
+    return Number(res.deleted) > 0;
+  }
+
+  /** The engine-wide dry run: its record when on (an unreadable one counts as on), null when off. */
+  async readDryRun(): Promise<DryRunRecord | null> {
+    const res = await this.etcd.get(keys.dryRun).exec();
+    const kv = res.kvs[0];
+    return kv ? this.accept('dry_run', kv, parseDryRunRecord) ?? { at: 0, by: null } : null;
+  }
+
+  /** Sets the engine-wide dry run (a record) or clears it (null). A scheduler's store is fenced by its leadership. */
+  async writeDryRun(record: DryRunRecord | null): Promise<void> {
+    await this.commit([], [record === null ? { del: keys.dryRun } : { put: keys.dryRun, value: JSON.stringify(record) }]);
   }
 
   /** Every service that has keys under /_dynamite/run/service/; a name that is not a fleet name is reported and left out. */

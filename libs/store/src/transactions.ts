@@ -20,32 +20,40 @@ export async function retryOnConflict<T>(what: string, attempt: (n: number) => P
   throw new Error(`${what}: gave up after ${max} conflicting commits`);
 }
 
-/** A decided scale action and everything it changes in its service's records. */
+/** A decided scale action (one per instance of a step, or none in a dry run) and everything it changes in its service's records. */
 export interface ScaleCommit {
   service: string;
   /** The template revision the decision was made on: a concurrent decision for the service moves it. */
   templateRevision: string;
-  /** The template with the port slots after the action. */
-  template: TemplateRecord;
-  /** The instance created (`creating`) or marked `destroying`. */
-  instance: InstanceRecord;
-  action: ActionRecord;
-  /** The cooldown the decision starts (policy decisions only). */
+  /**
+   * The operator's control keys the decision was made on, at the revisions read: the dry run, the pause and the
+   * protection of each instance removed. A pause or protection written after the read moves one, so the commit fails
+   * and the decision is made again with it.
+   */
+  controlGuards: Guard[];
+  /** The template with the port slots after the actions; null in a dry run (nothing changes). */
+  template: TemplateRecord | null;
+  /** The instances created (`creating`) or marked `destroying`. */
+  instances: InstanceRecord[];
+  /** One per instance: the first has the decision id, the k-th `<decision id>-<k>`. Empty in a dry run. */
+  actions: ActionRecord[];
+  /** The cooldown the decision starts (policy decisions only, dry runs too). */
   cooldown: { policy: string; record: CooldownRecord } | null;
 }
 
 function scaleGuardsAndWrites(scale: ScaleCommit): { guards: Guard[]; writes: Write[] } {
   const writes: Write[] = [
-    { put: keys.instance(scale.service, scale.instance.name), value: JSON.stringify(scale.instance) },
-    { put: keys.serviceTemplate(scale.service), value: JSON.stringify(scale.template) },
-    { put: keys.action(scale.service, scale.action.decisionId), value: JSON.stringify(scale.action) },
+    ...scale.instances.map((i): Write => ({ put: keys.instance(scale.service, i.name), value: JSON.stringify(i) })),
+    ...(scale.template ? [{ put: keys.serviceTemplate(scale.service), value: JSON.stringify(scale.template) }] : []),
+    ...scale.actions.map((a): Write => ({ put: keys.action(scale.service, a.decisionId), value: JSON.stringify(a) })),
   ];
   if (scale.cooldown) writes.push({ put: keys.cooldown(scale.service, scale.cooldown.policy), value: JSON.stringify(scale.cooldown.record) });
   return {
     guards: [
       { key: keys.serviceTemplate(scale.service), modRevision: scale.templateRevision },
+      ...scale.controlGuards,
       // Created only if absent: one decision id never becomes two actions.
-      { key: keys.action(scale.service, scale.action.decisionId), modRevision: '0' },
+      ...scale.actions.map((a) => ({ key: keys.action(scale.service, a.decisionId), modRevision: '0' })),
     ],
     writes,
   };
@@ -138,6 +146,11 @@ export function commitBoundRepair(store: StateStore, repair: { service: string; 
   return store.commit(guards, [...recordWrites(repair.service, [repair.record]), ...(scale?.writes ?? [])]);
 }
 
+/** Write decision records that change nothing else (what a dry run would have repaired). */
+export function commitRecords(store: StateStore, service: string, records: DecisionRecord[]): Promise<boolean> {
+  return store.commit([], recordWrites(service, records));
+}
+
 /**
  * Commit the end of a fleet action: the action's status, the instance (now launched, or deleted after a destroy,
  * or unchanged), the template's port slots and the record. Guarded by the action and the template.
@@ -153,7 +166,8 @@ export function commitActionResult(store: StateStore, end: {
   const service = end.action.service;
   const writes: Write[] = [{ put: keys.action(service, end.action.decisionId), value: JSON.stringify(end.action) }];
   if (end.instance && 'put' in end.instance) writes.push({ put: keys.instance(service, end.instance.put.name), value: JSON.stringify(end.instance.put) });
-  if (end.instance && 'del' in end.instance) writes.push({ del: keys.instance(service, end.instance.del) });
+  // An instance that is gone takes its protection with it: a later instance of the same name is a new one.
+  if (end.instance && 'del' in end.instance) writes.push({ del: keys.instance(service, end.instance.del) }, { del: keys.protection(service, end.instance.del) });
   if (end.template) writes.push({ put: keys.serviceTemplate(service), value: JSON.stringify(end.template) });
   writes.push(...recordWrites(service, [end.record]));
   return store.commit([

@@ -11,7 +11,11 @@ import {
   addEtcdSecurityOptions, addLeadershipOptions, etcdConnection, fleetEndpointExplicit, leadershipOptions, redisUrlOf, untilSignal, type EtcdSecurityOptions, type LeadershipFlags,
 } from '../daemon-options';
 
-type EngineFlags = CommonOptions & EtcdSecurityOptions & LeadershipFlags & { concurrency: string; action_concurrency: string; lock_duration: string; http?: string; http_public_reads?: boolean; metrics?: string };
+type EngineFlags = CommonOptions & EtcdSecurityOptions & LeadershipFlags & { concurrency: string; action_concurrency: string; lock_duration: string; http?: string; http_public_reads?: boolean; metrics?: string; dry_run?: boolean };
+
+function addDryRunOption(cmd: Command): Command {
+  return cmd.addOption(new Option('--dry_run', 'evaluate and record every decision as dry_run, act on none: nothing reaches fleet (stored in etcd by the leading scheduler, so every worker follows it)'));
+}
 
 function addWorkerOptions(cmd: Command): Command {
   cmd.addOption(new Option('--concurrency <n>', 'check jobs and period expiries processed at once (they wait on etcd and Redis)').env('DYNAMITE_CONCURRENCY').default('64'));
@@ -71,6 +75,7 @@ async function runScheduler(flags: EngineFlags, cmd: Command, metrics?: EngineMe
       fleetEndpointExplicit: fleetEndpointExplicit(cmd),
       http,
       metrics,
+      dryRun: flags.dry_run === true,
       ...leadership,
     });
   } catch (err) {
@@ -90,6 +95,9 @@ function metricsBind(flags: EngineFlags): HttpBind | null {
 }
 
 async function runWorker(flags: EngineFlags, cmd: Command, metrics?: EngineMetrics) {
+  if (flags.dry_run !== undefined && cmd.name() === 'worker') {
+    throw new UsageError('--dry_run is a scheduler flag: give it to `dynamite scheduler` (or `dynamite run`); the leading scheduler stores it in etcd and every worker follows it');
+  }
   const lock = positiveInt(flags.lock_duration, '--lock_duration');
   const metricsListen = metricsBind(flags);
   try {
@@ -163,16 +171,18 @@ function onHangup(reload: (() => Promise<unknown>) | undefined): () => void {
 export function register(program: Command): void {
   const scheduler = new Command('scheduler')
     .description('watch samples in etcd and turn them and timer expiries into jobs; bring services to min_instance (run two or more: one leads, the others stand by)');
-  addLeadershipOptions(addHttpOption(addEtcdSecurityOptions(addEngineOptions(scheduler))));
+  addDryRunOption(addLeadershipOptions(addHttpOption(addEtcdSecurityOptions(addEngineOptions(scheduler)))));
   scheduler.action((flags: EngineFlags, cmd: Command) => serveUntilSignal(() => runScheduler(flags, cmd)));
 
   const worker = new Command('worker').description('process policy checks and fleet actions (run as many as you like)');
   addWorkerOptions(addEtcdSecurityOptions(addEngineOptions(worker)));
   worker.addOption(new Option('--metrics <host:port>', "serve this worker's /metrics and /healthz (read-only; off by default)").env('DYNAMITE_WORKER_METRICS'));
+  // Refused with a clear word: a dry run is the engine's, set on the scheduler (a worker of its own would disagree with the others).
+  worker.addOption(new Option('--dry_run').hideHelp());
   worker.action((flags: EngineFlags, cmd: Command) => serveUntilSignal(() => runWorker(flags, cmd)));
 
   const run = new Command('run').description('scheduler and one worker in one process: the simple single-machine way');
-  addLeadershipOptions(addHttpOption(addWorkerOptions(addEtcdSecurityOptions(addEngineOptions(run)))));
+  addDryRunOption(addLeadershipOptions(addHttpOption(addWorkerOptions(addEtcdSecurityOptions(addEngineOptions(run))))));
   run.action(async (flags: EngineFlags, cmd: Command) => {
     const log = createLogger('run');
     // One registry for both, so /metrics shows the worker's counters too.

@@ -22,6 +22,8 @@ function localTime(ms: number): string {
 function actionText(d: DecisionView): string {
   if (!d.action) return '-';
   const attached = d.action.attached.length > 0 ? ` +${d.action.attached.length}` : '';
+  // A step of several instances: every one of them (their attached units are in --json).
+  if (d.actions && d.actions.length > 1) return `${d.action.kind === 'scale_up' ? 'up' : 'down'} ${d.actions.map((a) => a.instance).join(', ')}`;
   return `${d.action.kind === 'scale_up' ? 'up' : 'down'} ${d.action.instance}${attached}`;
 }
 

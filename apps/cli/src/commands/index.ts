@@ -13,6 +13,7 @@ const COMMANDS: [names: string[], load: () => CommandModule][] = [
   [['demo'], () => require('./demo') as typeof import('./demo')],
   [['status'], () => require('./status') as typeof import('./status')],
   [['history'], () => require('./history') as typeof import('./history')],
+  [['pause', 'resume', 'protect', 'unprotect'], () => require('./controls') as typeof import('./controls')],
   [['fleet-emulator'], () => require('./fleet-emulator') as typeof import('./fleet-emulator')],
 ];
 

@@ -114,6 +114,20 @@ function policyState(p: PolicyView): string {
   return parts.length > 0 ? parts.join('; ') : 'idle';
 }
 
+/** What operators set for a service, one line each: a pause, protected instances, its own dry run. */
+function controlLines(s: ServiceView, engineDryRun: boolean): string[] {
+  const lines: string[] = [];
+  const p = s.paused;
+  if (p) {
+    const what = p.directions.length === 2 ? 'up and down' : p.directions[0];
+    const until = p.until === null ? 'until resumed' : p.active ? `until ${p.until} (${formatRemaining(p.remainingMs ?? 0)} left)` : `ended at ${p.until}`;
+    lines.push(`${s.name}: ${p.active ? 'paused' : 'pause over'} (scaling ${what}) ${until}${p.by ? `, by ${p.by}` : ''}: ${JSON.stringify(p.reason)}`);
+  }
+  for (const i of s.protected) lines.push(`${s.name}: ${i.instance} protected from scale-in${i.by ? ` by ${i.by}` : ''}${i.reason ? `: ${JSON.stringify(i.reason)}` : ''}`);
+  if (s.dryRunSource === 'service' && !engineDryRun) lines.push(`${s.name}: dry run (dry_run: true in its config): decisions are recorded, nothing reaches fleet`);
+  return lines;
+}
+
 function bounds(s: ServiceView): string {
   return s.min === null || s.max === null ? '-' : `${s.min}/${s.max}`;
 }
@@ -138,6 +152,7 @@ export function renderStatus(overview: Overview, leader?: LeaderView): string {
         i.attached.length > 0 ? `with ${i.attached.map((a) => a.name).join(', ')}` : '',
         action ? `${action.kind} ${action.status}${action.error ? `: ${action.error}` : ''}` : '',
         i.origin !== 'decision' ? i.origin : '',
+        i.protected ? 'protected' : '',
       ].filter((n) => n !== '');
       instanceRows.push([s.name, i.name, i.state, bounds(s), notes.join('; ')]);
     }
@@ -148,8 +163,11 @@ export function renderStatus(overview: Overview, leader?: LeaderView): string {
   }
   const out = [table(['SERVICE', 'INSTANCE', 'STATE', 'MIN/MAX', 'NOTE'], instanceRows)];
   out.push('', policyRows.length > 0 ? table(['SERVICE', 'POLICY', 'DIR', 'RULE', 'STATE'], policyRows) : 'no scaling policies');
+  const controls = overview.services.flatMap((s) => controlLines(s, overview.dryRun));
+  if (controls.length > 0) out.push('', ...controls.map(printable));
   const summary = overview.services.map((s) => `${s.name} ${s.desired}${s.max !== null ? `/${s.max}` : ''}`).join(', ');
-  out.push('', printable(`engine: ${overview.applicationStatus ?? 'not started'}; instances: ${summary || 'none'}`));
+  const mode = overview.dryRun ? ' (dry run: decisions are recorded, nothing reaches fleet)' : '';
+  out.push('', printable(`engine: ${overview.applicationStatus ?? 'not started'}${mode}; instances: ${summary || 'none'}`));
   if (leader) out.push(printable(renderLeader(leader)));
   return `${out.join('\n')}\n`;
 }

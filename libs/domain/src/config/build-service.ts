@@ -18,7 +18,7 @@ export interface ServiceBuild {
 }
 
 /** One service entry with its defaults filled in, and what is wrong with it on its own. */
-export function buildService(name: string, entry: ServiceEntry): ServiceBuild {
+export function buildService(name: string, entry: ServiceEntry, raw?: Record<string, unknown>): ServiceBuild {
   const errors: ConfigError[] = [];
   const warnings: ConfigWarning[] = [];
   const at = (key?: string) => joinPath(key === undefined ? ['Service', name] : ['Service', name, key]);
@@ -92,9 +92,23 @@ export function buildService(name: string, entry: ServiceEntry): ServiceBuild {
     portsPerInstance: isTemplate && !isAttached ? portsPerInstance : 1,
     attachedServices: entry.attached_service.map((s) => s.trim()),
     serviceDependency: entry.service_dependency,
-    scaleUpPolicy: entry.scale_up_policy === null ? null : entry.scale_up_policy.trim(),
-    scaleDownPolicy: entry.scale_down_policy === null ? null : entry.scale_down_policy.trim(),
+    scaleUpPolicies: entry.scale_up_policy.map((p) => p.trim()),
+    scaleDownPolicies: entry.scale_down_policy.map((p) => p.trim()),
+    scaleUpStep: entry.scale_up_step ?? 1,
+    scaleDownStep: entry.scale_down_step ?? 1,
+    dryRun: entry.dry_run ?? false,
   };
+  for (const key of ['scale_up_step', 'scale_down_step'] as const) {
+    if (entry[key] !== null && entry[key] > 65_535) errors.push({ path: at(key), message: `must be at most 65535 (got ${entry[key]})` });
+  }
+  if (isAttached) {
+    for (const key of ['scale_up_step', 'scale_down_step'] as const) {
+      if (entry[key] !== null) warnings.push({ path: at(key), message: 'has no effect on an attached service (it follows the instances of its parent)' });
+    }
+  }
+  if (isAttached && entry.dry_run !== null) {
+    warnings.push({ path: at('dry_run'), message: 'has no effect on an attached service (it follows the instances of its parent)' });
+  }
 
   const range = portRange(service);
   if (range && range.last > 65535) {
@@ -103,8 +117,18 @@ export function buildService(name: string, entry: ServiceEntry): ServiceBuild {
       message: `${formatRange(range)} (max_instance ${maxInstance} x ports_per_instance ${service.portsPerInstance}) go past port 65535`,
     });
   }
-  if (service.scaleUpPolicy !== null && service.scaleUpPolicy === service.scaleDownPolicy) {
-    errors.push({ path: at('scale_down_policy'), message: `${quote(service.scaleDownPolicy)} is also the scale_up_policy; one policy cannot scale a service both ways` });
+  // One list form or the other, each policy once, and never both ways.
+  const listed = (key: 'scale_up_policy' | 'scale_down_policy', index: number) => joinPath(Array.isArray(raw?.[key]) ? ['Service', name, key, index] : ['Service', name, key]);
+  for (const [key, names] of [['scale_up_policy', service.scaleUpPolicies], ['scale_down_policy', service.scaleDownPolicies]] as const) {
+    names.forEach((name, index) => {
+      if (names.indexOf(name) !== index) errors.push({ path: listed(key, index), message: `${quote(name)} is listed twice` });
+    });
   }
+  service.scaleDownPolicies.forEach((name, index) => {
+    if (service.scaleUpPolicies.includes(name)) {
+      const which = service.scaleUpPolicies.length === 1 ? 'the scale_up_policy' : 'a scale_up_policy';
+      errors.push({ path: listed('scale_down_policy', index), message: `${quote(name)} is also ${which}; one policy cannot scale a service both ways` });
+    }
+  });
   return { service, errors, warnings };
 }

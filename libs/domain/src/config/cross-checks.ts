@@ -18,7 +18,10 @@ export function crossCheck(input: {
   policies: ScalingPolicyConfig[];
   declaredServices: string[];
   declaredPolicies: string[];
+  /** Where the `index`-th policy reference of a service is written: `[key]` (the original's mapping) or `[key, index]` (a list). */
+  policyRefPath?: (service: string, key: 'scale_up_policy' | 'scale_down_policy', index: number) => (string | number)[];
 }): { errors: ConfigError[]; warnings: ConfigWarning[] } {
+  const policyRefPath = input.policyRefPath ?? ((_s: string, key: string) => [key]);
   const errors: ConfigError[] = [];
   const warnings: ConfigWarning[] = [];
   const byName = new Map(input.services.map((s) => [s.name, s]));
@@ -29,11 +32,13 @@ export function crossCheck(input: {
   const suggest = (word: string, names: string[]) => (suggestionsLeft-- > 0 ? didYouMean(word, names) : '');
 
   for (const service of input.services) {
-    for (const [key, ref] of [['scale_up_policy', service.scaleUpPolicy], ['scale_down_policy', service.scaleDownPolicy]] as const) {
-      if (ref === null || declaredPolicies.has(ref)) continue;
-      errors.push({
-        path: joinPath(['Service', service.name, key, 'ScalingPolicy']),
-        message: `unknown policy ${quote(ref)}${suggest(ref, input.declaredPolicies)}`,
+    for (const [key, refs] of [['scale_up_policy', service.scaleUpPolicies], ['scale_down_policy', service.scaleDownPolicies]] as const) {
+      refs.forEach((ref, index) => {
+        if (declaredPolicies.has(ref)) return;
+        errors.push({
+          path: joinPath(['Service', service.name, ...policyRefPath(service.name, key, index), 'ScalingPolicy']),
+          message: `unknown policy ${quote(ref)}${suggest(ref, input.declaredPolicies)}`,
+        });
       });
     }
     checkAttachments(service, byName, input.declaredServices, errors, suggest);
@@ -41,8 +46,8 @@ export function crossCheck(input: {
       if (service.attachedServices.length > 0) {
         errors.push({ path: joinPath(['Service', service.name, 'attached_service']), message: 'an attached service cannot have attached services of its own' });
       }
-      for (const [key, ref] of [['scale_up_policy', service.scaleUpPolicy], ['scale_down_policy', service.scaleDownPolicy]] as const) {
-        if (ref !== null) errors.push({ path: joinPath(['Service', service.name, key]), message: 'an attached service cannot have scaling policies (it follows the instances of its parent)' });
+      for (const [key, refs] of [['scale_up_policy', service.scaleUpPolicies], ['scale_down_policy', service.scaleDownPolicies]] as const) {
+        if (refs.length > 0) errors.push({ path: joinPath(['Service', service.name, key]), message: 'an attached service cannot have scaling policies (it follows the instances of its parent)' });
       }
     }
   }
@@ -59,12 +64,61 @@ export function crossCheck(input: {
 
   checkPortOverlaps(input.services, errors);
   checkSharedSingleUnits(input.services, errors);
+  warnings.push(...flappingWarnings(input.services, input.policies, policyRefPath));
 
   for (const policy of input.policies) {
-    const used = input.services.some((s) => s.scaleUpPolicy === policy.name || s.scaleDownPolicy === policy.name);
+    const used = input.services.some((s) => s.scaleUpPolicies.includes(policy.name) || s.scaleDownPolicies.includes(policy.name));
     if (!used) warnings.push({ path: joinPath(['ScalingPolicy', policy.name]), message: 'not used by any service' });
   }
   return { errors, warnings };
+}
+
+/**
+ * The values of a metric that breach a policy: above its threshold (`gt`) or below it (`lt`), strictly, as an open
+ * interval. Two policies of one service on the same metric whose intervals meet both hold for the values between: a
+ * scale up and a scale down fed by the same samples, a service that flaps.
+ */
+function breachInterval(policy: ScalingPolicyConfig): { low: number; high: number } {
+  return policy.operator === 'gt' ? { low: policy.threshold, high: Infinity } : { low: -Infinity, high: policy.threshold };
+}
+
+function describeOverlap(low: number, high: number): string {
+  if (low === -Infinity && high === Infinity) return 'every value';
+  if (low === -Infinity) return `every value below ${high}`;
+  if (high === Infinity) return `every value above ${low}`;
+  return `every value between ${low} and ${high}`;
+}
+
+/** A warning per (scale-up, scale-down) pair of one service on the same metric whose thresholds overlap. */
+export function flappingWarnings(
+  services: ServiceConfig[],
+  policies: ScalingPolicyConfig[],
+  policyRefPath: (service: string, key: 'scale_up_policy' | 'scale_down_policy', index: number) => (string | number)[],
+): ConfigWarning[] {
+  const byName = new Map(policies.map((p) => [p.name, p]));
+  const warnings: ConfigWarning[] = [];
+  for (const service of services) {
+    service.scaleDownPolicies.forEach((downName, index) => {
+      const down = byName.get(downName);
+      if (!down) return;
+      for (const upName of service.scaleUpPolicies) {
+        const up = byName.get(upName);
+        if (!up || up.serviceType !== down.serviceType || up.metric !== down.metric) continue;
+        const a = breachInterval(up);
+        const b = breachInterval(down);
+        const low = Math.max(a.low, b.low);
+        const high = Math.min(a.high, b.high);
+        if (low >= high) continue;
+        warnings.push({
+          path: joinPath(['Service', service.name, ...policyRefPath(service.name, 'scale_down_policy', index)]),
+          message: `${quote(down.name)} (${down.metric} ${down.operator} ${down.threshold}) and the scale-up policy ${quote(up.name)} ` +
+            `(${up.metric} ${up.operator} ${up.threshold}) both hold for ${describeOverlap(low, high)} of ${up.serviceType}: ` +
+            `the service would scale up and down on the same samples (flapping)`,
+        });
+      }
+    });
+  }
+  return warnings;
 }
 
 function checkAttachments(

@@ -154,8 +154,8 @@ function serviceFields(s: ServiceConfig): Omit<ServiceConfig, 'name' | 'maxInsta
 
 function pairsOf(config: DynamiteConfig): (PolicyPair & { direction: 'up' | 'down' })[] {
   return config.services.filter((s) => !s.isAttached).flatMap((s) => [
-    ...(s.scaleUpPolicy ? [{ service: s.name, policy: s.scaleUpPolicy, direction: 'up' as const }] : []),
-    ...(s.scaleDownPolicy ? [{ service: s.name, policy: s.scaleDownPolicy, direction: 'down' as const }] : []),
+    ...s.scaleUpPolicies.map((policy) => ({ service: s.name, policy, direction: 'up' as const })),
+    ...s.scaleDownPolicies.map((policy) => ({ service: s.name, policy, direction: 'down' as const })),
   ]);
 }
 

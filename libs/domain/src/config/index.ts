@@ -1,7 +1,7 @@
 // The config API (types live in ./types and are exported from the package root on their own).
 export { formatConfigError, joinPath, type ConfigError, type ParseConfigResult } from './errors';
 export { parseConfig, parseConfigObject, parseConfigJson, DEFAULT_APPLICATION_BASE_PATH, DEFAULT_METRICS_BASE_PATH } from './parse-config';
-export { servicesUsingPolicy, policyDirection, findService, findPolicy, parentsOf, type ScalingDirection } from './policy-usage';
+export { servicesUsingPolicy, policyDirection, findService, findPolicy, parentsOf, scaleDownWaitsForScaleUp, type ScalingDirection } from './policy-usage';
 export { portRange, rangesOverlap, type PortRange } from './port-ranges';
 export { ATTACHED_TYPE } from './build-service';
 export { TIME_UNITS, UNIT_MS } from './scalars';

@@ -27,6 +27,9 @@ export const SERVICE_KEYS = [
   'service_dependency',
   'scale_up_policy',
   'scale_down_policy',
+  'scale_up_step',
+  'scale_down_step',
+  'dry_run',
 ];
 const POLICY_REF_KEYS = ['ScalingPolicy'];
 const NOTIFICATIONS_KEYS = ['webhooks'];
@@ -105,6 +108,7 @@ export function checkKeys(body: Record<string, unknown>, opts: { rootless?: bool
     for (const ref of ['scale_up_policy', 'scale_down_policy']) {
       const value = service[ref];
       if (isMapping(value)) checkLevel(report, value, [...path, ref], POLICY_REF_KEYS, {});
+      if (Array.isArray(value)) value.forEach((item, i) => { if (isMapping(item)) checkLevel(report, item, [...path, ref, i], POLICY_REF_KEYS, {}); });
     }
     if (service.service_dependency !== undefined && service.service_dependency !== null) {
       report.warnings.push({
@@ -131,7 +135,7 @@ export function checkKeys(body: Record<string, unknown>, opts: { rootless?: bool
 function checkLevel(
   report: KeyReport,
   value: Record<string, unknown>,
-  path: string[],
+  path: (string | number)[],
   known: string[],
   legacy: Record<string, string>,
   alsoSuggest: string[] = [],

@@ -94,7 +94,7 @@ function parseDocument(doc: unknown, duplicates: DuplicateKey[]): ParseConfigRes
     // but says nothing more about the bad field itself: that error is already reported.
     const broken = brokenKeys.map((key) => joinPath([...prefix, key]));
     const about = (path: string) => broken.some((b) => path === b || path.startsWith(`${b}.`) || path.startsWith(`${b}[`));
-    const built = buildService(name, entry);
+    const built = buildService(name, entry, isMapping(value) ? value : undefined);
     services.push(built.service);
     errors.push(...built.errors.filter((e) => !about(e.path)));
     warnings.push(...built.warnings.filter((w) => !about(w.path)));
@@ -108,11 +108,16 @@ function parseDocument(doc: unknown, duplicates: DuplicateKey[]): ParseConfigRes
     errors.push(...built.errors);
   }
 
+  const rawServices = new Map(serviceEntries);
   const cross = crossCheck({
     services,
     policies,
     declaredServices: serviceEntries.map(([name]) => name),
     declaredPolicies: policyEntries.map(([name]) => name),
+    policyRefPath: (service, key, index) => {
+      const raw = rawServices.get(service);
+      return isMapping(raw) && Array.isArray(raw[key]) ? [key, index] : [key];
+    },
   });
   errors.push(...cross.errors);
   warnings.push(...cross.warnings);

@@ -7,8 +7,8 @@ export type ScalingDirection = 'up' | 'down';
 export function servicesUsingPolicy(config: DynamiteConfig, policyName: string): { service: string; direction: ScalingDirection }[] {
   const uses: { service: string; direction: ScalingDirection }[] = [];
   for (const service of config.services) {
-    if (service.scaleUpPolicy === policyName) uses.push({ service: service.name, direction: 'up' });
-    if (service.scaleDownPolicy === policyName) uses.push({ service: service.name, direction: 'down' });
+    if (service.scaleUpPolicies.includes(policyName)) uses.push({ service: service.name, direction: 'up' });
+    if (service.scaleDownPolicies.includes(policyName)) uses.push({ service: service.name, direction: 'down' });
   }
   return uses;
 }
@@ -17,9 +17,18 @@ export function servicesUsingPolicy(config: DynamiteConfig, policyName: string):
 export function policyDirection(config: DynamiteConfig, serviceName: string, policyName: string): ScalingDirection | null {
   const service = findService(config, serviceName);
   if (!service) return null;
-  if (service.scaleUpPolicy === policyName) return 'up';
-  if (service.scaleDownPolicy === policyName) return 'down';
+  if (service.scaleUpPolicies.includes(policyName)) return 'up';
+  if (service.scaleDownPolicies.includes(policyName)) return 'down';
   return null;
+}
+
+/**
+ * Whether a scale down of `service` waits while one of its scale-up windows is armed (the safe side wins): only when
+ * it has more than one policy one way or the other. The original's pair of one up and one down policy keeps its
+ * meaning: they decide independently.
+ */
+export function scaleDownWaitsForScaleUp(service: ServiceConfig): boolean {
+  return service.scaleUpPolicies.length > 0 && service.scaleUpPolicies.length + service.scaleDownPolicies.length > 2;
 }
 
 /** Name indexes of a parsed config, built once per config object (configs are never mutated after parsing). */

@@ -11,6 +11,7 @@ import {
   optional,
   port,
   portCount,
+  positiveInteger,
   positiveNumber,
   required,
   text,
@@ -83,18 +84,37 @@ export const engineSchema = mapping({
 });
 export type EngineEntry = z.output<typeof engineSchema>;
 
-/** `scale_up_policy: {ScalingPolicy: <name>}`, the original's shape; an empty value means no policy. */
-const policyReference = (input: unknown) => {
+/** `{ScalingPolicy: <name>}`, the original's shape. */
+const policyReference = (input: unknown, at: (string | number)[] = []): { value: string } | { issues: { message: string; path?: (string | number)[] }[] } => {
   if (!isMapping(input)) {
-    return { issues: [{ message: `must be a mapping with the key ScalingPolicy (got ${describe(input)}); write ScalingPolicy: <policy name> under it` }] };
+    return { issues: [{ path: at, message: `must be a mapping with the key ScalingPolicy (got ${describe(input)}); write ScalingPolicy: <policy name> under it` }] };
   }
   const name = input.ScalingPolicy;
   if (name === undefined || name === null) {
-    return { issues: [{ path: ['ScalingPolicy'], message: 'is required (the name of a policy under ScalingPolicy:)' }] };
+    return { issues: [{ path: [...at, 'ScalingPolicy'], message: 'is required (the name of a policy under ScalingPolicy:)' }] };
   }
   const result = text(name);
-  if (!('value' in result)) return { issues: result.issues.map((i) => ({ ...i, path: ['ScalingPolicy'] })) };
+  if (!('value' in result)) return { issues: result.issues.map((i) => ({ ...i, path: [...at, 'ScalingPolicy'] })) };
   return result;
+};
+
+/**
+ * `scale_up_policy` / `scale_down_policy`: the original's `{ScalingPolicy: <name>}`, or (new) a list of them, for
+ * several policies one way. An empty value means no policy.
+ */
+const policyReferences = (input: unknown) => {
+  if (!Array.isArray(input)) {
+    const one = policyReference(input);
+    return 'value' in one ? { value: [one.value] } : one;
+  }
+  const issues: { message: string; path?: (string | number)[] }[] = [];
+  const names: string[] = [];
+  input.forEach((item, index) => {
+    const one = policyReference(item, [index]);
+    if ('value' in one) names.push(one.value);
+    else issues.push(...one.issues);
+  });
+  return issues.length > 0 ? { issues } : { value: names };
 };
 
 export const serviceSchema = mapping({
@@ -106,8 +126,11 @@ export const serviceSchema = mapping({
   ports_per_instance: optional(portCount, null),
   attached_service: optional(textList, [] as string[]),
   service_dependency: optional(textList, [] as string[]),
-  scale_up_policy: optional(policyReference, null),
-  scale_down_policy: optional(policyReference, null),
+  scale_up_policy: optional(policyReferences, [] as string[]),
+  scale_down_policy: optional(policyReferences, [] as string[]),
+  scale_up_step: optional(positiveInteger, null),
+  scale_down_step: optional(positiveInteger, null),
+  dry_run: optional(boolean, null),
 });
 export type ServiceEntry = z.output<typeof serviceSchema>;
 

@@ -57,10 +57,19 @@ export interface ServiceConfig {
   attachedServices: string[];
   /** `service_dependency` (accepted, has no effect, as in the original). */
   serviceDependency: string[];
-  /** `scale_up_policy.ScalingPolicy`, or null. */
-  scaleUpPolicy: string | null;
-  /** `scale_down_policy.ScalingPolicy`, or null. */
-  scaleDownPolicy: string | null;
+  /**
+   * `scale_up_policy`: `{ScalingPolicy: <name>}` (the original's one policy) or, new, a list of them; empty when none.
+   * Any of them may add instances.
+   */
+  scaleUpPolicies: string[];
+  /** `scale_down_policy`, the same way. With several policies a scale down waits while a scale-up window is armed. */
+  scaleDownPolicies: string[];
+  /** `scale_up_step` (new; default 1): the most instances one scale-up decision adds, within max_instance. */
+  scaleUpStep: number;
+  /** `scale_down_step` (new; default 1): the most instances one scale-down decision removes, within min_instance. */
+  scaleDownStep: number;
+  /** `dry_run` (new; default false): decisions are evaluated and recorded as `dry_run`, nothing reaches fleet. */
+  dryRun: boolean;
 }
 
 export interface EngineSettings {

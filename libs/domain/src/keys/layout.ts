@@ -17,6 +17,9 @@
  *   /_dynamite/init/applied_configuration                { revision, config }: the config the leader last applied
  *   /_dynamite/init/apply_request                        what `dynamite apply` asks beyond the config (prune, unit files)
  *   /_dynamite/init/configuration_file_digest            digest of the config file (and units) a scheduler last stored
+ *   /_dynamite/state/dry_run                             engine-wide dry run, written by the leading scheduler (absent: off)
+ *   /_dynamite/control/<svc>/pause                       an operator's pause of the service's scaling (up, down or both)
+ *   /_dynamite/control/<svc>/protected/<instance>        an instance an operator protected from scale-in
  */
 
 export const ROOT = '/_dynamite';
@@ -55,6 +58,13 @@ export const keys = {
   serviceDecisionsPrefix: (service: string) => `${ROOT}/decisions/${service}/`,
   decision: (service: string, recordId: string) => `${ROOT}/decisions/${service}/${recordId}`,
 
+  dryRun: `${ROOT}/state/dry_run`,
+  controlPrefix: `${ROOT}/control/`,
+  serviceControlPrefix: (service: string) => `${ROOT}/control/${service}/`,
+  pause: (service: string) => `${ROOT}/control/${service}/pause`,
+  protectionPrefix: (service: string) => `${ROOT}/control/${service}/protected/`,
+  protection: (service: string, instance: string) => `${ROOT}/control/${service}/protected/${instance}`,
+
   watchRevision: `${ROOT}/scheduler/watch_revision`,
   schedulerElection: `${ROOT}/scheduler/leader`,
   stat: (name: string) => `${ROOT}/stats/${name}`,
@@ -82,6 +92,15 @@ export function parseCooldownKey(key: string): { service: string; policy: string
   const rest = key.slice(keys.policyPrefix.length).split('/');
   if (rest.length !== 3 || rest[2] !== 'cooldown') return null;
   return { service: rest[0]!, policy: rest[1]! };
+}
+
+/** Parses `/_dynamite/control/<svc>/pause` and `/_dynamite/control/<svc>/protected/<instance>`, or null. */
+export function parseControlKey(key: string): { service: string; kind: 'pause' } | { service: string; kind: 'protection'; instance: string } | null {
+  if (!key.startsWith(keys.controlPrefix)) return null;
+  const rest = key.slice(keys.controlPrefix.length).split('/');
+  if (rest.length === 2 && rest[0] !== '' && rest[1] === 'pause') return { service: rest[0]!, kind: 'pause' };
+  if (rest.length === 3 && rest[0] !== '' && rest[1] === 'protected' && rest[2] !== '') return { service: rest[0]!, kind: 'protection', instance: rest[2]! };
+  return null;
 }
 
 /** Parses `/_dynamite/actions/<svc>/<decisionId>`, or null. */

@@ -22,7 +22,7 @@ export interface RecordedInstance {
 
 export type ScaleTarget = { kind: 'instance'; name: string } | { kind: 'newest' };
 export type ScaleRequest = { direction: 'up' } | { direction: 'down'; target: ScaleTarget };
-export type ScaleSuppressReason = 'max_instance' | 'min_instance' | 'unknown_instance' | 'no_free_port';
+export type ScaleSuppressReason = 'max_instance' | 'min_instance' | 'unknown_instance' | 'no_free_port' | 'protected';
 export type ScaleDecision =
   | { outcome: 'action'; kind: 'scale_up' | 'scale_down'; instance: string; port: number | null; attached: string[] }
   | { outcome: 'suppressed'; reason: ScaleSuppressReason; message: string };
@@ -62,15 +62,21 @@ export function scaleDownTargetFor(machine: string, registeredInstance: string |
   return { kind: 'instance', name: registeredInstance };
 }
 
-/** `instances` are the recorded instances of `service` (all states). Throws for a service not in the config. */
+const NO_PROTECTION: ReadonlySet<string> = new Set();
+
+/**
+ * `instances` are the recorded instances of `service` (all states); `protectedInstances` are never removed (an
+ * operator's scale-in protection). Throws for a service not in the config.
+ */
 export function decideScaling(
   config: DynamiteConfig,
   service: string,
   instances: RecordedInstance[],
   request: ScaleRequest,
+  protectedInstances: ReadonlySet<string> = NO_PROTECTION,
 ): ScaleDecision {
   const svc = requireService(config, service);
-  return request.direction === 'up' ? decideUp(config, svc, instances) : decideDown(svc, instances, request.target);
+  return request.direction === 'up' ? decideUp(config, svc, instances) : decideDown(svc, instances, request.target, protectedInstances);
 }
 
 function decideUp(config: DynamiteConfig, svc: ServiceConfig, instances: RecordedInstance[]): ScaleDecision {
@@ -108,7 +114,7 @@ function decideUp(config: DynamiteConfig, svc: ServiceConfig, instances: Recorde
   return { outcome: 'action', kind: 'scale_up', instance: name, port, attached: attachedInstancesOf(config, svc.name, name) };
 }
 
-function decideDown(svc: ServiceConfig, instances: RecordedInstance[], target: ScaleTarget): ScaleDecision {
+function decideDown(svc: ServiceConfig, instances: RecordedInstance[], target: ScaleTarget, protectedInstances: ReadonlySet<string>): ScaleDecision {
   const counts = countsOf(instances);
   // Only launched instances serve: a scale down must leave at least min_instance of them (one still being created,
   // or whose creation failed, does not stand in for a running one).
@@ -131,19 +137,28 @@ function decideDown(svc: ServiceConfig, instances: RecordedInstance[], target: S
     if (victim.state === 'creating') {
       return suppressed('unknown_instance', `${target.name} of ${svc.name} is still being created`);
     }
+    // The instance whose metric asked for it is the only candidate: removing another one would not follow the metric.
+    if (protectedInstances.has(victim.name)) {
+      return suppressed('protected', `${target.name} of ${svc.name} is protected from scale-in`);
+    }
   } else {
-    victim = newestLaunched(instances);
-    if (victim === undefined) return suppressed('min_instance', `${svc.name} has no launched instance to remove (${counts.creating} being created)`);
+    victim = newestLaunched(instances, protectedInstances);
+    if (victim === undefined) {
+      if (newestLaunched(instances, NO_PROTECTION) !== undefined) {
+        return suppressed('protected', `every launched instance of ${svc.name} is protected from scale-in (${[...protectedInstances].sort().join(', ')})`);
+      }
+      return suppressed('min_instance', `${svc.name} has no launched instance to remove (${counts.creating} being created)`);
+    }
   }
   // Remove the attached units that were created with it (recorded), not what today's config would name.
   return { outcome: 'action', kind: 'scale_down', instance: victim.name, port: victim.port, attached: [...victim.attached] };
 }
 
-/** The launched instance created last; ties go to the highest port, then the highest name. */
-function newestLaunched(instances: RecordedInstance[]): RecordedInstance | undefined {
+/** The unprotected launched instance created last; ties go to the highest port, then the highest name. */
+function newestLaunched(instances: RecordedInstance[], protectedInstances: ReadonlySet<string>): RecordedInstance | undefined {
   let best: RecordedInstance | undefined;
   for (const candidate of instances) {
-    if (candidate.state !== 'launched') continue;
+    if (candidate.state !== 'launched' || protectedInstances.has(candidate.name)) continue;
     if (best === undefined || isNewer(candidate, best)) best = candidate;
   }
   return best;
@@ -157,7 +172,7 @@ function isNewer(a: RecordedInstance, b: RecordedInstance): boolean {
   return a.name > b.name;
 }
 
-function requireService(config: DynamiteConfig, service: string): ServiceConfig {
+export function requireService(config: DynamiteConfig, service: string): ServiceConfig {
   const svc = findService(config, service);
   if (svc === undefined) throw new Error(`service ${service} is not in the configuration`);
   return svc;

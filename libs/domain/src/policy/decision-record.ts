@@ -11,6 +11,7 @@ export type DecisionOutcome =
   | 'armed'
   | 'disarmed'
   | 'scaled'
+  | 'dry_run'
   | 'suppressed'
   | 'bound_repair'
   | 'resync'
@@ -28,7 +29,16 @@ export type SuppressReason =
   | 'stale'
   | 'too_few_samples'
   | 'unknown_instance'
-  | 'no_free_port';
+  | 'no_free_port'
+  | 'protected'
+  | 'paused'
+  | 'scale_up_armed';
+
+export interface RecordedAction {
+  kind: 'scale_up' | 'scale_down';
+  instance: string;
+  attached: string[];
+}
 
 export interface DecisionRecord {
   id: string;
@@ -45,7 +55,10 @@ export interface DecisionRecord {
   rule: string | null;
   /** What the decision looked at: samples, newest value/key, armedAt, expiresAt, instance counts ... */
   inputs: Record<string, unknown>;
-  action: { kind: 'scale_up' | 'scale_down'; instance: string; attached: string[] } | null;
+  /** The (first) action decided; for `dry_run`, the one that would have been. */
+  action: RecordedAction | null;
+  /** Every action of a decision that moved more than one instance (scale_up_step / scale_down_step), in order. */
+  actions?: RecordedAction[];
   /** One readable sentence: why. */
   message: string;
 }

@@ -33,12 +33,12 @@ function routeIndexOf(config: DynamiteConfig): Map<string, RouteTemplate[]> {
   index = new Map();
   const policies = new Map(config.policies.map((p) => [p.name, p]));
   for (const service of config.services) {
-    const uses: ['up' | 'down', string | null][] = [
-      ['up', service.scaleUpPolicy],
-      ['down', service.scaleDownPolicy],
+    const uses: ['up' | 'down', string][] = [
+      ...service.scaleUpPolicies.map((p): ['up', string] => ['up', p]),
+      ...service.scaleDownPolicies.map((p): ['down', string] => ['down', p]),
     ];
     for (const [direction, policyName] of uses) {
-      const policy = policyName === null ? undefined : policies.get(policyName);
+      const policy = policies.get(policyName);
       if (policy === undefined) continue;
       const key = routeKey(policy.aggregated, policy.serviceType, policy.metricDir);
       const list = index.get(key) ?? [];
@@ -81,8 +81,7 @@ export function metricWatchPrefixes(config: DynamiteConfig): string[] {
   const base = trimTrailingSlashes(config.etcd.metricsBasePath);
   const used = new Set<string>();
   for (const service of config.services) {
-    if (service.scaleUpPolicy !== null) used.add(service.scaleUpPolicy);
-    if (service.scaleDownPolicy !== null) used.add(service.scaleDownPolicy);
+    for (const name of [...service.scaleUpPolicies, ...service.scaleDownPolicies]) used.add(name);
   }
   const wanted = new Set<string>();
   for (const policy of config.policies) {

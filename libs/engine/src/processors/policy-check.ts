@@ -1,5 +1,4 @@
 import {
-  AGGREGATE_MACHINE,
   FUTURE_TOLERANCE_MS,
   INITIAL_MACHINE_STATE,
   cooldownEndAfter,
@@ -7,15 +6,10 @@ import {
   findService,
   fireDecisionRecord,
   machineSamplePrefix,
-  normalizeInstanceName,
-  parseRegistrationKey,
-  registrationKey,
-  registrationsPrefix,
   parseSampleKey,
   parseSampleValue,
   policyDirection,
   routeSample,
-  scaleDownTargetFor,
   stepMachine,
   type DecisionRecord,
   type DynamiteConfig,
@@ -24,7 +18,6 @@ import {
   type MachineRef,
   type MachineState,
   type SampleKey,
-  type ScaleRequest,
   type ScalingPolicyConfig,
 } from '@dynamite/domain';
 import {
@@ -41,7 +34,7 @@ import {
   type StoredMachine,
 } from '@dynamite/store';
 import type { EngineContext } from '../runtime/context';
-import { decideOn, scaleCommitFor, type ServiceDecision } from './scale-decision';
+import { decideFire, scaleCommitFor, type ServiceDecision } from './scale-decision';
 
 /** What the scheduler knew when it added a check: it had seen etcd up to `revision` at `receivedAt`. */
 export interface ReceiptHint {
@@ -100,7 +93,7 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
     const times = await ctx.jobs.receiptsOf(parsed.map((p) => p.sample.modRevision));
     // A fire that decides an action starts its cooldown for the rest of this step.
     const step = await stepMachineOn(ctx, config, ref, stepCtx, stored, { read, parsed, times, hint }, event.kind === 'timer' ? event.timerId : null, async (fire) => {
-      const decided = await decideFire(ctx, config, ref, policy, fire.direction);
+      const decided = await decideFire(ctx, config, ref, policy, fire);
       fired ??= { fire, decided };
       return decided.decision.outcome === 'action' ? cooldownEndAfter(policy, fire.at) : null;
     });
@@ -116,7 +109,7 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
     let scale: ScaleCommit | null = null;
     if (decided) {
       if (!decided.decided.records.template.value) throw new Error(`service ${ref.service} has no template in etcd; is the scheduler running?`);
-      fireRecord = fireDecisionRecord({ service: ref.service, policy, machine: ref.machine }, decided.fire, decided.decided.decision, decided.decided.before);
+      fireRecord = fireDecisionRecord({ service: ref.service, policy, machine: ref.machine, step: decided.decided.step }, decided.fire, decided.decided.decision, decided.decided.before);
       scale = scaleCommitFor(config, decided.decided, {
         decisionId: decided.fire.decisionId,
         reason: ref.policy,
@@ -133,9 +126,9 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
     const firedCommit = decided ? { templateRevision: decided.decided.records.template.modRevision, scale } : null;
     if (!(await commitPolicyStep(ctx.store, { ...commit, records: fireRecord ? [...records, fireRecord] : records, fired: firedCommit }))) {
       // Decided before (a retried job whose commit went through): keep that decision, never add a second action.
-      const earlier = scale ? (await ctx.store.readAction(ref.service, scale.action.decisionId)).value : null;
-      if (!earlier || !(await commitPolicyStep(ctx.store, { ...commit, records, fired: null }))) return CONFLICT;
-      await ctx.jobs.addAction(earlier);
+      const earlier = scale?.actions.length ? (await Promise.all(scale.actions.map(async (a) => (await ctx.store.readAction(ref.service, a.decisionId)).value))).filter((a) => a !== null) : [];
+      if (earlier.length === 0 || !(await commitPolicyStep(ctx.store, { ...commit, records, fired: null }))) return CONFLICT;
+      for (const action of earlier) await ctx.jobs.addAction(action);
       scale = null;
       fireRecord = null;
     }
@@ -143,7 +136,7 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
     countStep(ctx, ref, step);
     await afterCommit(ctx, ref, step.effects, records, fireRecord, scale);
     const result: PolicyCheckResult = { outcome: 'committed', samples: step.samples, rejected: step.rejected, records: records.map((r) => r.outcome) };
-    if (fireRecord) result.decision = { decisionId: fireRecord.id, outcome: fireRecord.outcome, instance: scale?.action.instance, reason: fireRecord.reason };
+    if (fireRecord) result.decision = { decisionId: fireRecord.id, outcome: fireRecord.outcome, instance: fireRecord.action?.instance, reason: fireRecord.reason };
     return result;
   });
 }
@@ -344,32 +337,6 @@ function countsRejection(config: DynamiteConfig, sample: SampleKey, ref: Machine
   return owner !== undefined && owner.service === ref.service && owner.policy === ref.policy;
 }
 
-/** Reads the service's records and decides what the fire does: one read, one decision, carried into the commit. */
-async function decideFire(ctx: EngineContext, config: DynamiteConfig, ref: MachineRef, policy: ScalingPolicyConfig, direction: 'up' | 'down'): Promise<ServiceDecision> {
-  const [records, request] = await Promise.all([ctx.store.readService(ref.service), scaleRequestFor(ctx, config, ref, policy, direction)]);
-  return decideOn(config, records, request);
-}
-
-/** Which instance a fired policy acts on (scale down removes the instance whose metric triggered). */
-async function scaleRequestFor(ctx: EngineContext, config: DynamiteConfig, ref: MachineRef, policy: ScalingPolicyConfig, direction: 'up' | 'down'): Promise<ScaleRequest> {
-  if (direction === 'up') return { direction: 'up' };
-  if (ref.machine === AGGREGATE_MACHINE) return { direction: 'down', target: scaleDownTargetFor(ref.machine, null) };
-  const registered = await resolveRegistration(ctx, config.etcd.applicationBasePath, policy.serviceType, ref.machine);
-  // decideScaling refuses a registered instance that is not a live instance of this service.
-  return { direction: 'down', target: scaleDownTargetFor(ref.machine, registered) };
-}
-
-/** `<application_base_path>/<type>/<uuid>/service_instance_name`, looked up under the policy's type first. */
-export async function resolveRegistration(ctx: EngineContext, base: string, serviceType: string, uuid: string): Promise<string | null> {
-  const direct = await ctx.store.getString(registrationKey(base, serviceType, uuid));
-  if (direct !== null) return normalizeInstanceName(direct);
-  const all = await ctx.store.etcd.getAll().prefix(registrationsPrefix(base)).keys();
-  const match = all.find((k) => parseRegistrationKey(k, base)?.uuid === uuid);
-  if (!match) return null;
-  const value = await ctx.store.getString(match);
-  return value === null ? null : normalizeInstanceName(value);
-}
-
 async function afterCommit(
   ctx: EngineContext,
   ref: MachineRef,
@@ -380,7 +347,7 @@ async function afterCommit(
 ): Promise<void> {
   const now = ctx.clock.now();
   // The action first: it is what the expiry-to-action latency is about.
-  if (scale) await ctx.jobs.addAction(scale.action);
+  for (const action of scale?.actions ?? []) await ctx.jobs.addAction(action);
   for (const record of fireRecord ? [...records, fireRecord] : records) {
     ctx.metrics.decisions.inc({ service: record.service, outcome: record.outcome, reason: record.reason ?? '' });
     ctx.log.info({ decisionId: record.id, ...ref, outcome: record.outcome, reason: record.reason, action: record.action }, record.message);
@@ -390,7 +357,7 @@ async function afterCommit(
     if (effect.kind === 'cancel-timer') await ctx.jobs.cancelTimer(ref, effect.timerId);
   }
   if (scale?.cooldown) {
-    await ctx.jobs.addCooldownEnd({ service: ref.service, policy: ref.policy, until: scale.cooldown.record.until, decisionId: scale.action.decisionId }, now);
+    await ctx.jobs.addCooldownEnd({ service: ref.service, policy: ref.policy, until: scale.cooldown.record.until, decisionId: scale.cooldown.record.decisionId }, now);
   }
   await ctx.notifier.records(fireRecord ? [...records, fireRecord] : records);
 }

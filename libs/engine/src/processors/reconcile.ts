@@ -5,18 +5,21 @@ import {
   deterministicId,
   findService,
   instancesNeededForMin,
+  isDryRun,
   keys,
   launchRefusal,
   parseInstanceOf,
+  type DecisionRecord,
   type DynamiteConfig,
+  type ScaleRequest,
 } from '@dynamite/domain';
-import { CONFLICT, commitAdoptedUnit, commitBoundRepair, retryOnConflict, type InstanceRecord, type TemplateRecord } from '@dynamite/store';
+import { CONFLICT, commitAdoptedUnit, commitBoundRepair, commitRecords, retryOnConflict, type InstanceRecord, type ServiceRecords, type TemplateRecord } from '@dynamite/store';
 import pMap from 'p-map';
 import type { EngineContext } from '../runtime/context';
 
 /** Services reconciled at once: enough to hide etcd and Redis round trips, few enough not to flood them. */
 const SERVICES_AT_ONCE = 16;
-import { decideOn, scaleCommitFor, templateAfter, toRecordedInstances } from './scale-decision';
+import { controlsOf, decideOn, scaleCommitFor, templateAfter, toRecordedInstances } from './scale-decision';
 import { recordActionResult, unitOptionsOf } from './fleet-action';
 
 export interface ReconcileReport {
@@ -82,9 +85,14 @@ export async function reconcile(ctx: EngineContext, opts: { adopt?: boolean; hea
   return report;
 }
 
+/** Suppressions of a bound repair that an operator caused: recorded (once), where a bound's own are not. */
+const OPERATOR_HOLDS = new Set(['paused', 'protected']);
+
 /**
  * Decides the scale ups min_instance still needs, and the scale downs a lowered max_instance asks for: each decided
- * once on the records read, and committed with them (commitBoundRepair), one instance at a time.
+ * once on the records read, and committed with them (commitBoundRepair), one instance at a time. A repair an
+ * operator holds (a pause, protected instances) or a dry run only records what it would have done, once per
+ * situation (the same records and controls), not on every reconcile.
  */
 async function repairBounds(ctx: EngineContext, config: DynamiteConfig, service: string): Promise<string[]> {
   const svc = findService(config, service)!;
@@ -99,23 +107,60 @@ async function repairBounds(ctx: EngineContext, config: DynamiteConfig, service:
       if (needed <= 0 && over <= 0) return null;
       const now = ctx.clock.now();
       const bound = needed > 0 ? 'min_instance' as const : 'max_instance' as const;
-      const decided = decideOn(config, records, needed > 0 ? { direction: 'up' } : { direction: 'down', target: { kind: 'newest' } });
-      // A repair that cannot act (e.g. over max only through a failed creation) is not recorded on every reconcile.
-      if (decided.decision.outcome !== 'action') return null;
+      const request: ScaleRequest = needed > 0 ? { direction: 'up' } : { direction: 'down', target: { kind: 'newest' } };
+      const limit = bound === 'min_instance' ? svc.minInstance : svc.maxInstance;
+      const decided = decideOn(config, records, request, { at: now });
+      const { decision } = decided;
+      const recordOnly = decision.outcome === 'action' ? decision.dryRun : OPERATOR_HOLDS.has(decision.reason);
+      // A repair that cannot act for a reason of its own (e.g. over max only through a failed creation) is not recorded on every reconcile.
+      if (decision.outcome !== 'action' && !recordOnly) return null;
+      if (recordOnly) {
+        // The whole need in one record: what the repair would do, or what holds it.
+        const whole = decideOn(config, records, request, { at: now, step: Math.max(needed, over) });
+        const situation = situationOf(records, bound, whole.decision.outcome === 'action' ? 'dry_run' : whole.decision.reason);
+        const record = boundRepairRecord({ service, decisionId: deterministicId(now, bound, situation), at: now, bound, limit }, whole.decision, whole.before, { needed, over, situation });
+        await recordOnce(ctx, record, situation);
+        return null;
+      }
       const decisionId = deterministicId(now, bound, service, records.template.modRevision);
-      const record = boundRepairRecord({ service, decisionId, at: now, bound, limit: bound === 'min_instance' ? svc.minInstance : svc.maxInstance }, decided.decision, decided.before, { needed, over });
+      const record = boundRepairRecord({ service, decisionId, at: now, bound, limit }, decision, decided.before, { needed, over });
       const scale = scaleCommitFor(config, decided, { decisionId, reason: bound, now, dueAt: null, cooldown: null });
       if (!(await commitBoundRepair(ctx.store, { service, templateRevision: records.template.modRevision, record, scale }))) return CONFLICT;
-      ctx.metrics.decisions.inc({ service, outcome: record.outcome, reason: record.reason ?? '' });
-      ctx.log.info({ decisionId, service, outcome: record.outcome, reason: bound }, record.message);
-      await ctx.notifier.records([record]);
+      await noteRecord(ctx, record);
       return scale;
     });
     if (!repaired) return done;
-    await ctx.jobs.addAction(repaired.action);
-    done.push(`${repaired.action.kind} ${repaired.action.instance}`);
+    for (const action of repaired.actions) {
+      await ctx.jobs.addAction(action);
+      done.push(`${action.kind} ${action.instance}`);
+    }
   }
   return done;
+}
+
+/** What a record-only repair depends on: the same records and controls give the same situation, recorded once. */
+function situationOf(records: ServiceRecords, ...what: string[]): string {
+  const { controls } = records;
+  const protections = Object.entries(controls.protections).map(([name, v]) => `${name}@${v.modRevision}`).sort();
+  return deterministicId(0, records.service, ...what, records.template.modRevision, ...Object.values(records.instanceRevisions).sort(),
+    controls.dryRun.modRevision, controls.pause.modRevision, ...protections).slice(10);
+}
+
+/** How many of a service's newest records are looked through for the same situation. */
+const SITUATION_LOOKBACK = 50;
+
+/** Writes a record that changes nothing else, unless one of the newest records already says it for `situation`. */
+async function recordOnce(ctx: EngineContext, record: DecisionRecord, situation: string): Promise<void> {
+  const recent = await ctx.store.listDecisions(record.service, SITUATION_LOOKBACK);
+  if (recent.some((r) => r.inputs['situation'] === situation)) return;
+  await commitRecords(ctx.store, record.service, [record]);
+  await noteRecord(ctx, record);
+}
+
+async function noteRecord(ctx: EngineContext, record: DecisionRecord): Promise<void> {
+  ctx.metrics.decisions.inc({ service: record.service, outcome: record.outcome, reason: record.reason ?? '' });
+  ctx.log.info({ decisionId: record.id, service: record.service, outcome: record.outcome, reason: record.reason, action: record.action }, record.message);
+  await ctx.notifier.records([record]);
 }
 
 /** Records fleet units that are instances of configured services but unknown to etcd (at scheduler start). */
@@ -163,6 +208,8 @@ async function healService(ctx: EngineContext, config: DynamiteConfig, service: 
   const records = await ctx.store.readService(service);
   const template: TemplateRecord | null = records.template.value;
   if (!template) return [];
+  const svc = findService(config, service);
+  const dryRun = svc !== undefined && isDryRun(svc, controlsOf(records));
   const healed: string[] = [];
   for (const instance of records.instances) {
     if (instance.state !== 'launched') continue;
@@ -172,6 +219,18 @@ async function healService(ctx: EngineContext, config: DynamiteConfig, service: 
     const refusal = launchRefusal(config, service, instance.name, instance.attached_services.map((a) => a.name));
     if (refusal !== null) {
       ctx.store.report({ kind: 'instance', key: keys.instance(service, instance.name), modRevision: records.instanceRevisions[instance.name] ?? '0', reason: 'not_launchable', message: `not healed: ${refusal}` });
+      continue;
+    }
+    if (dryRun) {
+      // Nothing reaches fleet in a dry run: record, once per version of the instance, what would have been launched.
+      const now = ctx.clock.now();
+      const situation = situationOf(records, 'heal', instance.name, records.instanceRevisions[instance.name] ?? '0', ...missing);
+      await recordOnce(ctx, {
+        id: deterministicId(now, 'heal', situation), at: now, service, policy: null, machine: null, direction: null,
+        outcome: 'dry_run', reason: 'heal', rule: 'launch again what fleet lost',
+        inputs: { situation, missing, dryRun: true }, action: null,
+        message: `fleet has lost ${missing.join(', ')} of ${instance.name}: dry run, would launch ${missing.length === 1 ? 'it' : 'them'} again; nothing done`,
+      }, situation);
       continue;
     }
     try {

@@ -16,7 +16,7 @@ import type { ConfigAtRevision } from '../runtime/config-source';
 import type { EngineContext, FleetClientOptions } from '../runtime/context';
 import { useConfiguredFleetEndpoint } from '../runtime/context';
 import { reconcile } from '../processors/reconcile';
-import { scaleCommitFor, toRecordedInstances } from '../processors/scale-decision';
+import { controlsOf, scaleCommitFor, toRecordedInstances } from '../processors/scale-decision';
 import { parseApplyRequest, readAppliedConfig, type ApplyRequest } from './config-apply';
 
 /**
@@ -141,7 +141,7 @@ function changeRecords(previous: DynamiteConfig | null, next: ConfigAtRevision, 
       const what = changes.map((c) => describeChange(c, joinPath(['ScalingPolicy', name]))).join(', ');
       const then = restartsMachines ? 'its state machines start over (cooldown kept)' : 'its state machines and cooldown are kept';
       for (const s of next.config.services) {
-        if (s.scaleUpPolicy === name || s.scaleDownPolicy === name) note(s.name, 'changed', `policy ${name} changed (${what}): ${then}`);
+        if (s.scaleUpPolicies.includes(name) || s.scaleDownPolicies.includes(name)) note(s.name, 'changed', `policy ${name} changed (${what}): ${then}`);
       }
     }
     const removed = new Set(diff.services.removed);
@@ -183,7 +183,10 @@ async function pruneService(ctx: EngineContext, next: ConfigAtRevision, service:
   for (;;) {
     const decided = await retryOnConflict(`pruning ${service}`, async () => {
       const records = await ctx.store.readService(service);
-      const instance = records.instances.find((i) => i.state !== 'destroying');
+      // A dry run reaches fleet with nothing, a prune included; a protected instance is never removed.
+      const controls = controlsOf(records);
+      if (controls.engineDryRun) return null;
+      const instance = records.instances.find((i) => i.state !== 'destroying' && !controls.protectedInstances.has(i.name));
       if (!instance || !records.template.value) return null;
       const now = ctx.clock.now();
       const decisionId = deterministicId(now, 'prune', service, instance.name);
@@ -191,8 +194,9 @@ async function pruneService(ctx: EngineContext, next: ConfigAtRevision, service:
       const before = countsOf(toRecordedInstances(records.instances));
       const scale = scaleCommitFor(next.config, {
         records,
-        decision: { outcome: 'action', kind: 'scale_down', instance: instance.name, port: instance.port, attached: attachedUnits },
+        decision: { outcome: 'action', actions: [{ outcome: 'action', kind: 'scale_down', instance: instance.name, port: instance.port, attached: attachedUnits }], dryRun: false, short: null },
         before,
+        step: 1,
       }, { decisionId, reason: 'pruned', now, dueAt: null, cooldown: null });
       const record: DecisionRecord = {
         id: decisionId,
@@ -213,10 +217,11 @@ async function pruneService(ctx: EngineContext, next: ConfigAtRevision, service:
     });
     if (!decided) return marked;
     ctx.metrics.decisions.inc({ service, outcome: decided.record.outcome, reason: 'pruned' });
-    ctx.log.info({ decisionId: decided.record.id, service, instance: decided.scale.action.instance }, decided.record.message);
-    await ctx.jobs.addAction(decided.scale.action);
+    const instances = decided.scale.actions.map((a) => a.instance);
+    ctx.log.info({ decisionId: decided.record.id, service, instances }, decided.record.message);
+    for (const action of decided.scale.actions) await ctx.jobs.addAction(action);
     await ctx.notifier.records([decided.record]);
-    marked.push(decided.scale.action.instance);
+    marked.push(...instances);
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { findService, keys, parseConfigObject, usedPortNumbers, type DynamiteConfig } from '@dynamite/domain';
 import { loadConfig, loadConfigFromObject, type UnitFileSource } from '@dynamite/config-loader';
-import { CONFLICT, commitTemplate, retryOnConflict, type StateStore, type TemplateRecord } from '@dynamite/store';
+import { CONFLICT, commitTemplate, retryOnConflict, type DryRunRecord, type StateStore, type TemplateRecord } from '@dynamite/store';
 import pMap from 'p-map';
 import { buildTemplate } from './template-record';
 
@@ -82,16 +82,19 @@ function parseStored(text: string): DynamiteConfig | null {
 
 /**
  * Writes the original's bookkeeping keys: the status (Initializing/Recovering -> Running), the config as JSON and
- * one template per service. Existing instance records are kept: a restarted engine carries on. `recovered` when an
- * engine ran on this etcd before (any status is there, even one that cannot be read: something wrote it).
+ * one template per service, and the engine-wide dry run (`--dry_run` of the leading scheduler; before anything is
+ * decided, so the first bound repairs already follow it). Existing instance records are kept: a restarted engine
+ * carries on. `recovered` when an engine ran on this etcd before (any status is there, even one that cannot be
+ * read: something wrote it).
  */
-export async function writeEngineState(store: StateStore, loaded: LoadedConfig): Promise<'fresh' | 'recovered'> {
+export async function writeEngineState(store: StateStore, loaded: LoadedConfig, opts: { dryRun?: DryRunRecord | null } = {}): Promise<'fresh' | 'recovered'> {
   const recovering = (await store.readApplicationStatus()) !== null;
   // Commits, not plain puts: a scheduler's store is fenced by its leadership.
   await store.commit([], [
     { put: keys.applicationStatus, value: recovering ? 'Recovering' : 'Initializing' },
     ...(loaded.source === 'file' ? [{ put: keys.applicationConfiguration, value: JSON.stringify(loaded.config.raw) }] : []),
     ...(loaded.source === 'file' && loaded.fileDigest ? [{ put: keys.configurationFileDigest, value: loaded.fileDigest }] : []),
+    opts.dryRun ? { put: keys.dryRun, value: JSON.stringify(opts.dryRun) } : { del: keys.dryRun },
   ]);
   const unitFiles = loaded.unitFiles;
   if (unitFiles) {

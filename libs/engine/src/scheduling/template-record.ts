@@ -20,9 +20,15 @@ function serviceDetails(service: ServiceConfig): Record<string, unknown> {
     ports_per_instance: service.isAttached ? null : service.portsPerInstance,
     attached_services: service.attachedServices.length ? service.attachedServices : null,
     service_dependency: service.serviceDependency.length ? service.serviceDependency : null,
-    scale_up_policy: service.scaleUpPolicy ? { ScalingPolicy: service.scaleUpPolicy } : null,
-    scale_down_policy: service.scaleDownPolicy ? { ScalingPolicy: service.scaleDownPolicy } : null,
+    scale_up_policy: policyReferences(service.scaleUpPolicies),
+    scale_down_policy: policyReferences(service.scaleDownPolicies),
   };
+}
+
+/** The original's `{ScalingPolicy: <name>}` for one policy; a list of them for several (new); null for none. */
+function policyReferences(names: string[]): Record<string, string> | Record<string, string>[] | null {
+  if (names.length === 0) return null;
+  return names.length === 1 ? { ScalingPolicy: names[0]! } : names.map((name) => ({ ScalingPolicy: name }));
 }
 
 function unitOf(service: ServiceConfig, unitFiles: Map<string, UnitFileText>): UnitFileText {

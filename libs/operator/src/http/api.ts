@@ -1,5 +1,8 @@
-import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { DynamiteConfig } from '@dynamite/domain';
 import type { LeadershipStatus } from '@dynamite/engine';
+import type { StateStore } from '@dynamite/store';
+import { ControlError, pauseService, pauseView, protectInstance, resumeService, unprotectInstance } from '../controls';
 import { decisionView } from '../overview';
 import type { ReadModel } from '../read-model';
 import { TIMELINE_MINUTES } from '../timeline';
@@ -21,6 +24,10 @@ export interface ApiSources {
   startedAt: number;
   /** The answering scheduler's place in the election; null when it is not a scheduler. */
   leadership: () => LeadershipStatus | null;
+  /** Where the operator's controls (pause, protection) are written: the listener's own store. */
+  controls: { store: StateStore; config: () => Promise<DynamiteConfig> };
+  /** Who sent a request that changes something (the basic-auth user, else the client address). */
+  operatorOf: (req: Request) => string;
 }
 
 export const DECISIONS_LIMIT = { min: 1, max: 1000, default: 50 } as const;
@@ -124,6 +131,73 @@ export function createApiRouter(src: ApiSources): Router {
       res.json({ time: overview.time, fleet: overview.fleet, service });
     }))
     .all(methodNotAllowed('GET'));
+
+  // ---- the operator's controls: pause and resume, scale-in protection ------------------------------------------
+  // A change needs a JSON body (Content-Type: application/json, 16 KB at most): a form on another site cannot send
+  // one without a CORS preflight, which this listener never grants.
+  const jsonBody = express.json({ limit: '16kb', strict: true, type: () => true });
+  const requireJson: RequestHandler = (req, _res, next) => {
+    if (!req.is('application/json')) return next(new HttpError(415, `${req.method} ${req.path} takes a JSON body: send Content-Type: application/json`));
+    next();
+  };
+  const change = (handler: (req: Request, res: Response, config: DynamiteConfig) => Promise<void>) => wrap(async (req, res) => {
+    const config = await fromEtcd(() => src.controls.config());
+    try {
+      await handler(req, res, config);
+    } catch (err) {
+      if (err instanceof ControlError) throw new HttpError(err.status, err.message);
+      if (err instanceof HttpError) throw err;
+      throw new HttpError(503, `cannot write to etcd: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    src.readModel.invalidate();
+  });
+  const field = (body: unknown, name: string): string | null => {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the body must be a JSON object');
+    const value = (body as Record<string, unknown>)[name];
+    if (value === undefined || value === null) return null;
+    if (typeof value !== 'string') throw new HttpError(400, `${name}: must be a string (got ${Array.isArray(value) ? 'a list' : typeof value})`);
+    return value;
+  };
+  const knownFields = (body: unknown, allowed: string[]): void => {
+    const extra = Object.keys(body as Record<string, unknown>).filter((k) => !allowed.includes(k));
+    if (extra.length > 0) throw new HttpError(400, `unknown field ${JSON.stringify(extra[0])}; fields: ${allowed.join(', ')}`);
+  };
+
+  router.route('/api/services/:name/pause')
+    .get(wrap(async (req, res) => {
+      const name = String(req.params.name);
+      await requireService(name);
+      const overview = await fromEtcd(() => src.readModel.overview(0));
+      res.json({ service: name, paused: overview.services.find((s) => s.name === name)?.paused ?? null });
+    }))
+    .post(requireJson, jsonBody, change(async (req, res, config) => {
+      const name = String(req.params.name);
+      const body: unknown = req.body;
+      const input = { direction: field(body, 'direction'), reason: field(body, 'reason'), forText: field(body, 'for') };
+      knownFields(body, ['direction', 'reason', 'for']);
+      const record = await pauseService(src.controls.store, config, name, { ...input, by: src.operatorOf(req), now: src.now() });
+      res.json({ service: name, paused: pauseView(record, src.now()) });
+    }))
+    .delete(change(async (req, res, config) => {
+      const name = String(req.params.name);
+      res.json({ service: name, resumed: await resumeService(src.controls.store, config, name) });
+    }))
+    .all(methodNotAllowed('GET, POST, DELETE'));
+
+  router.route('/api/services/:name/instances/:instance/protection')
+    .post(requireJson, jsonBody, change(async (req, res, config) => {
+      const [name, instance] = [String(req.params.name), String(req.params.instance)];
+      const body: unknown = req.body;
+      const reason = field(body, 'reason');
+      knownFields(body, ['reason']);
+      const record = await protectInstance(src.controls.store, config, name, instance, { reason, by: src.operatorOf(req), now: src.now() });
+      res.json({ service: name, instance, protected: true, reason: record.reason, by: record.by, since: new Date(record.at).toISOString() });
+    }))
+    .delete(change(async (req, res, config) => {
+      const [name, instance] = [String(req.params.name), String(req.params.instance)];
+      res.json({ service: name, instance, unprotected: await unprotectInstance(src.controls.store, config, name, instance) });
+    }))
+    .all(methodNotAllowed('POST, DELETE'));
 
   router.route('/api/services/:name/decisions')
     .get(wrap(async (req, res) => {

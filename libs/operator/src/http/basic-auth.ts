@@ -32,6 +32,15 @@ export function credentialsMatch(header: string | undefined, expected: HttpCrede
   return wellFormed && userOk && passwordOk;
 }
 
+/** The user named by an `Authorization: Basic ...` header (checked by `basicAuth` before), or null. */
+export function basicAuthUser(header: string | undefined): string | null {
+  const match = /^Basic +([A-Za-z0-9+/=._~-]+) *$/i.exec(header ?? '');
+  if (!match) return null;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon > 0 ? decoded.slice(0, colon) : null;
+}
+
 /** 401 with the challenge and nothing else: no body, no hint of what was wrong. */
 export function sendUnauthorized(res: Response): void {
   res.status(401).set('WWW-Authenticate', REALM).set('Cache-Control', 'no-store').end();

@@ -49,6 +49,9 @@ export class OperatorMetrics {
   private readonly scrapeErrors: Gauge<'source'>;
   private readonly gauges: Cached<void>;
   private readonly leader: Gauge<'id'>;
+  private readonly dryRun: Gauge<'service'>;
+  private readonly paused: Gauge<'service' | 'direction'>;
+  private readonly protectedInstances: Gauge<'service'>;
 
   constructor(private readonly src: ScrapeSources) {
     this.gauges = new Cached(() => this.refresh(), src.maxAgeMs);
@@ -66,6 +69,9 @@ export class OperatorMetrics {
     this.watchPending = new Gauge({ name: 'dynamite_watch_pending_samples', help: 'Sample keys written after the revision the watch handled: samples not yet turned into jobs (0 when the watch is caught up)', registers });
     this.up = new Gauge({ name: 'dynamite_dependency_up', help: '1 when the dependency answered its probe during this scrape, else 0', labelNames: ['dependency'], registers });
     this.leader = new Gauge({ name: 'dynamite_leader', help: '1 on the scheduler that leads, 0 on a standby (label id: its name in the election)', labelNames: ['id'], registers });
+    this.dryRun = new Gauge({ name: 'dynamite_dry_run', help: '1 when the service only records its decisions (engine-wide --dry_run or its dry_run: true), else 0', labelNames: ['service'], registers });
+    this.paused = new Gauge({ name: 'dynamite_paused', help: '1 while an operator pauses the service\'s scaling in that direction, else 0', labelNames: ['service', 'direction'], registers });
+    this.protectedInstances = new Gauge({ name: 'dynamite_protected_instances', help: 'Instances of the service protected from scale-in by an operator', labelNames: ['service'], registers });
     this.scrapeErrors = new Gauge({ name: 'dynamite_scrape_errors', help: '1 when this scrape could not compute the gauges of the source (see the log)', labelNames: ['source'], registers });
   }
 
@@ -92,7 +98,7 @@ export class OperatorMetrics {
     ]);
 
     // Everything was read; now replace the gauges in one synchronous step, so a scrape never sees a half-set.
-    for (const g of [this.queueJobs, this.armedTimers, this.cooldownsActive, this.cooldownRemaining, this.desired, this.actual, this.min, this.max, this.actions, this.watchLag, this.watchPending, this.up, this.scrapeErrors, this.leader]) {
+    for (const g of [this.queueJobs, this.armedTimers, this.cooldownsActive, this.cooldownRemaining, this.desired, this.actual, this.min, this.max, this.actions, this.watchLag, this.watchPending, this.up, this.scrapeErrors, this.leader, this.dryRun, this.paused, this.protectedInstances]) {
       g.reset();
     }
     const self = this.src.leadership?.() ?? null;
@@ -117,6 +123,9 @@ export class OperatorMetrics {
         this.cooldownsActive.set(labels, p.cooldown ? 1 : 0);
         this.cooldownRemaining.set(labels, p.cooldown ? p.cooldown.remainingMs / 1000 : 0);
       }
+      this.dryRun.set({ service: svc.name }, svc.dryRun ? 1 : 0);
+      for (const direction of ['up', 'down'] as const) this.paused.set({ service: svc.name, direction }, svc.paused?.active && svc.paused.directions.includes(direction) ? 1 : 0);
+      this.protectedInstances.set({ service: svc.name }, svc.protected.length);
       for (const status of ['pending', 'failed'] as const) {
         this.actions.set({ service: svc.name, status }, svc.actions.filter((a) => a.status === status).length);
       }

@@ -6,7 +6,7 @@ import { JobQueues, createRedisConnection } from '@dynamite/queues';
 import { StateStore, createEtcdClient, type EtcdConnectionOptions } from '@dynamite/store';
 import { ReadModel } from '../read-model';
 import { createApiRouter, HttpError } from './api';
-import { basicAuth } from './basic-auth';
+import { basicAuth, basicAuthUser } from './basic-auth';
 import { checkBind, credentialsFromEnv, formatBind, publicReadsFromEnv, type HttpBind, type HttpCredentials } from './bind';
 import { BOARD_PATH, createBoardRouter } from './board';
 import { HttpConfigError } from './errors';
@@ -59,7 +59,8 @@ export interface RunningHttp {
 
 const ENDPOINTS = [
   'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/leader', 'GET /api/services', 'GET /api/services/:name',
-  'GET /api/services/:name/decisions?limit=N', 'GET /api/services/:name/timeline?minutes=N', `GET ${BOARD_PATH} (Bull Board)`,
+  'GET /api/services/:name/decisions?limit=N', 'GET /api/services/:name/timeline?minutes=N', 'GET|POST|DELETE /api/services/:name/pause',
+  'POST|DELETE /api/services/:name/instances/:instance/protection', `GET ${BOARD_PATH} (Bull Board)`,
   'GET /ui (services and their last minutes, in a browser)',
 ];
 
@@ -156,7 +157,12 @@ export function createOperatorApp(
   app.use(securityHeaders);
   // With credentials, everything needs them but the probes (and the reads, when opened): deny by default.
   app.use(basicAuth(credentials, (req) => !isOpenRequest(req, publicReads)));
-  app.use(createApiRouter({ readModel, metrics, now, startedAt: now(), leadership: () => targets.leadership?.status() ?? null }));
+  app.use(createApiRouter({
+    readModel, metrics, now, startedAt: now(), leadership: () => targets.leadership?.status() ?? null,
+    controls: { store, config: () => config.current() },
+    // Checked by basicAuth when credentials are set; without them the listener is on loopback only.
+    operatorOf: (req) => (credentials !== null ? basicAuthUser(req.headers.authorization) : null) ?? `http@${req.socket.remoteAddress ?? 'unknown'}`,
+  }));
   app.use(BOARD_PATH, createBoardRouter(queues.all()));
   app.use(createUiRouter());
   app.get('/', (_req, res) => {

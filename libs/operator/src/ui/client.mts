@@ -82,7 +82,7 @@ function poll(load: () => Promise<void>): void {
   void round();
 }
 
-/** A pause that holds: `paused` of a service (see pause-view.ts) while `active`. */
+/** A pause that holds: `paused` of a service (see controls.ts) while `active`. */
 function isPaused(paused: Json): boolean {
   return paused !== null && typeof paused === 'object' && paused.active === true;
 }
