@@ -48,6 +48,9 @@ export interface RetryHooks {
   random?: () => number;
 }
 
+/** The least time left in the budget for which another attempt is started. */
+const MIN_ATTEMPT_MS = 50;
+
 /**
  * Runs `attempt(remainingMs)` until it succeeds, fails for good, or the policy's budget is spent. The error
  * thrown is the last one, with `attempts` set when it has such a field.
@@ -67,9 +70,12 @@ export async function withRetry<T>(
       if (err !== null && typeof err === 'object' && 'attempts' in err) (err as { attempts: number }).attempts = n;
       if (n >= policy.attempts || !isRetryable(err)) throw err;
       const delayMs = backoffDelayMs(policy, n, hooks.random);
-      if (Date.now() - started + delayMs >= policy.maxTotalMs) throw err;
+      if (Date.now() - started + delayMs + MIN_ATTEMPT_MS > policy.maxTotalMs) throw err;
       hooks.onRetry?.(err, n, delayMs);
       await sleep(delayMs);
+      // A sleep that overran (a busy machine) may leave too little of the budget for a request to answer: the last
+      // real error says more than a timeout of a few milliseconds would.
+      if (Date.now() - started + MIN_ATTEMPT_MS > policy.maxTotalMs) throw err;
     }
   }
 }
