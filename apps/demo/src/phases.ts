@@ -95,11 +95,6 @@ export class PhaseClock {
     }
     return t;
   }
-
-  /** Seconds the clock has waited at closed gates so far. */
-  get waitedS(): number {
-    return this.heldS;
-  }
 }
 
 export interface PhaseAt {
