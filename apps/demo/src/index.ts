@@ -4,8 +4,10 @@
  */
 export { runDemo, DEMO_DEFAULTS, type DemoOptions } from './run-demo';
 export { DemoError } from './net';
-export { buildPhases, phaseAt, type Phase } from './phases';
-export { summarize, formatSummary, verdict, type DemoSummary, type ScalingEvent } from './summary';
+export { buildPhases, phaseAt, gateOf, phaseLabel, PhaseClock, type Phase, type PhaseGate } from './phases';
+export { summarize, summarizePause, pauseSummaryLine, formatSummary, verdict, type DemoSummary, type ScalingEvent, type PauseSummary } from './summary';
+export { pauseLine } from './live-view';
+export { operatorListener, listenerLines, listenerCredentials } from './listener';
 export { parseInstanceTarget } from './targets';
 export { renderDemo, quoteArg } from './render';
 export { freePortRange } from './net';

@@ -1,8 +1,9 @@
-import type { DecisionRecord, ScalingPolicyConfig, ServiceConfig } from '@dynamite/domain';
+import { pausedWhat, type DecisionRecord, type ScalingPolicyConfig, type ServiceConfig } from '@dynamite/domain';
+import type { OperatorListener } from './listener';
 import type { LoadStats } from './load-generator';
-import type { Observer, ObservedDecision } from './observer';
-import type { PhaseAt } from './phases';
-import { seconds } from './summary';
+import type { Observer, ObservedDecision, ObservedPause } from './observer';
+import { phaseLabel, type PhaseAt } from './phases';
+import { seconds, summarizePause } from './summary';
 
 export interface ViewInput {
   now: number;
@@ -10,7 +11,9 @@ export interface ViewInput {
   phase: PhaseAt;
   phaseCount: number;
   load: LoadStats;
-  boardUrl: string | null;
+  listener: OperatorListener;
+  /** What the traffic waits for at the end of its phase (`the pause to be in place`), or null. */
+  waitingFor: string | null;
   service: ServiceConfig;
   attached: string[];
   policies: ScalingPolicyConfig[];
@@ -34,10 +37,22 @@ function policyLabel(policy: string | null, policies: ScalingPolicyConfig[]): st
   return p.operator === 'gt' ? 'scale up' : 'scale down';
 }
 
+/** `paused: scaling up ("why") by ops since +12.3s; 2 windows held so far`, or null when the service is not paused. */
+export function pauseLine(pause: ObservedPause | null, decisions: Iterable<ObservedDecision>, t0: number): string | null {
+  if (pause === null) return null;
+  const { record } = pause;
+  const held = summarizePause([...decisions], { ...pause, endedAt: null }).heldWindows;
+  const until = record.until === null ? '' : ` until ${since(t0, record.until)}`;
+  return `paused: ${pausedWhat(record)} (${JSON.stringify(record.reason)})${record.by ? ` by ${record.by}` : ''} since ${since(t0, record.at)}${until}; ` +
+    `${held} window${held === 1 ? '' : 's'} held so far`;
+}
+
 /** The block redrawn in place on a terminal (or printed every few seconds otherwise, shortened). */
 export function statusBlock(v: ViewInput): string[] {
   const o = v.observer;
-  const phaseName = v.phase.done ? (v.keep ? 'quiet (--keep: until Ctrl-C)' : 'done') : `${v.phase.phase?.name} (${v.phase.leftS.toFixed(0)} s left)`;
+  const phaseName = v.phase.done
+    ? (v.keep ? 'quiet (--keep: until Ctrl-C)' : 'done')
+    : `${phaseLabel(v.phase.phase!)} (${v.waitingFor === null ? `${v.phase.leftS.toFixed(0)} s left` : `waiting for ${v.waitingFor}`})`;
   const phaseNo = v.phase.done ? '' : ` ${v.phase.index + 1}/${v.phaseCount}`;
   const up = v.policies.find((p) => p.operator === 'gt');
   const down = v.policies.find((p) => p.operator === 'lt');
@@ -47,7 +62,9 @@ export function statusBlock(v: ViewInput): string[] {
     `load: ${v.load.offeredRps.toFixed(0)} req/s offered, ${v.load.servedRps} served/s   ` +
       `(total ${v.load.ok} ok, ${v.load.rejected} shed, ${v.load.failed} failed, ${v.load.inFlight} in flight)`,
   ];
-  if (v.boardUrl) lines.push(`board: ${v.boardUrl}`);
+  lines.push(`board: ${v.listener.boardUrl}`, `page: ${v.listener.serviceUrl} (all services: ${v.listener.uiUrl})`);
+  const paused = pauseLine(o.pause, o.decisions.values(), v.t0);
+  if (paused !== null) lines.push(paused);
   const instances = [...o.instances.entries()].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }));
   lines.push(`${v.service.name} (min ${v.service.minInstance}, max ${v.service.maxInstance}): ${o.launchedCount()} launched, ${instances.length} recorded`);
   for (const [name, inst] of instances) {
@@ -77,6 +94,7 @@ export function statusBlock(v: ViewInput): string[] {
 export function statusLine(v: ViewInput): string {
   const o = v.observer;
   const phase = v.phase.done ? (v.keep ? 'keep' : 'done') : v.phase.phase?.name ?? '-';
+  const pause = o.pause;
   const instances = [...o.instances.entries()]
     .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
     .map(([name, inst]) => {
@@ -91,7 +109,8 @@ export function statusLine(v: ViewInput): string {
     .map((p) => `${policyLabel(p.name, v.policies)} ${seconds(o.cooldowns.get(p.name)!.until - v.now)}`);
   return `${since(v.t0, v.now).padStart(7)}  ${phase.padEnd(9)} ${v.load.offeredRps.toFixed(0).padStart(3)} req/s (served ${v.load.servedRps}/s)` +
     ` | ${v.service.name}: ${instances.join(', ') || 'none'}` +
-    ` | armed: ${armed.join(', ') || '-'} | cooldown: ${cooling.join(', ') || '-'}`;
+    ` | armed: ${armed.join(', ') || '-'} | cooldown: ${cooling.join(', ') || '-'}` +
+    (pause === null ? '' : ` | paused: ${pausedWhat(pause.record).replace(/^scaling /, '')}`);
 }
 
 /** ISO timestamps in engine messages, as `+12.3s` on the demo's clock. */

@@ -1,6 +1,6 @@
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { keys, type DecisionRecord } from '@dynamite/domain';
-import type { CooldownRecord, InstanceRecord, StoredMachine } from '@dynamite/store';
+import { parsePauseRecord, type CooldownRecord, type InstanceRecord, type PauseRecord, type StoredMachine } from '@dynamite/store';
 
 export interface ObservedInstance {
   record: InstanceRecord;
@@ -13,6 +13,18 @@ export interface ObservedDecision {
   record: DecisionRecord;
   /** Wall ms the demo saw it. */
   seenAt: number;
+  /** The etcd revision that wrote it: orders it against a pause exactly (the engine commits both through etcd). */
+  revision: bigint;
+}
+
+/** An operator's pause of the service, from the write that set it to the one that removed it. */
+export interface ObservedPause {
+  record: PauseRecord;
+  fromRevision: bigint;
+  /** null: still set. */
+  toRevision: bigint | null;
+  seenAt: number;
+  endedAt: number | null;
 }
 
 export interface ArmedView {
@@ -36,12 +48,14 @@ export class Observer {
   readonly decisions = new Map<string, ObservedDecision>();
   /** uuid -> instance name. */
   readonly registrations = new Map<string, string>();
+  /** The service's pauses, oldest first; the last one with no `toRevision` is set now. */
+  readonly pauses: ObservedPause[] = [];
   /** uuid -> newest sample. */
   readonly latest = new Map<string, { ts: string; value: number; at: number }>();
   maxLaunched = 0;
   samples = 0;
 
-  private readonly revisions = new Map<string, string>();
+  private readonly revisions = new Map<string, bigint>();
   private readonly watchers: Watcher[] = [];
 
   constructor(
@@ -57,6 +71,7 @@ export class Observer {
       keys.servicePrefix(this.service),
       keys.servicePolicyPrefix(this.service),
       keys.serviceDecisionsPrefix(this.service),
+      keys.serviceControlPrefix(this.service),
       this.registrationPrefix,
       this.samplePrefix,
     ];
@@ -84,16 +99,17 @@ export class Observer {
 
   private apply(kv: IKeyValue, deleted: boolean): void {
     const key = kv.key.toString('utf8');
-    const rev = String(kv.mod_revision);
+    const rev = BigInt(kv.mod_revision);
     const known = this.revisions.get(key);
-    if (!deleted && known !== undefined && BigInt(known) >= BigInt(rev)) return;
+    if (!deleted && known !== undefined && known >= rev) return;
     this.revisions.set(key, rev);
     const text = kv.value.toString('utf8');
     const now = Date.now();
     try {
       if (key.startsWith(keys.servicePrefix(this.service))) this.applyInstance(key.slice(keys.servicePrefix(this.service).length), text, deleted, now);
       else if (key.startsWith(keys.servicePolicyPrefix(this.service))) this.applyPolicy(key.slice(keys.servicePolicyPrefix(this.service).length), text, deleted);
-      else if (key.startsWith(keys.serviceDecisionsPrefix(this.service))) this.applyDecision(text, deleted, now);
+      else if (key.startsWith(keys.serviceDecisionsPrefix(this.service))) this.applyDecision(text, deleted, now, rev);
+      else if (key === keys.pause(this.service)) this.applyPause(text, deleted, now, rev);
       else if (key.startsWith(this.registrationPrefix)) this.applyRegistration(key.slice(this.registrationPrefix.length), text, deleted);
       else if (key.startsWith(this.samplePrefix)) this.applySample(key.slice(this.samplePrefix.length), text, deleted, now);
     } catch {
@@ -126,13 +142,29 @@ export class Observer {
     }
   }
 
-  private applyDecision(text: string, deleted: boolean, now: number): void {
+  private applyDecision(text: string, deleted: boolean, now: number, revision: bigint): void {
     if (deleted) return; // trimmed old records: keep what we saw
     const record = JSON.parse(text) as DecisionRecord;
     if (this.decisions.has(record.id)) return;
-    const observed = { record, seenAt: now };
+    const observed = { record, seenAt: now, revision };
     this.decisions.set(record.id, observed);
     this.onDecision(observed);
+  }
+
+  /** A delete's revision is the deletion's own: it ends the pause set now. A new write ends it and starts another. */
+  private applyPause(text: string, deleted: boolean, now: number, revision: bigint): void {
+    const current = this.pause;
+    if (current) {
+      current.toRevision = revision;
+      current.endedAt = now;
+    }
+    if (!deleted) this.pauses.push({ record: parsePauseRecord(this.service, text), fromRevision: revision, toRevision: null, seenAt: now, endedAt: null });
+  }
+
+  /** The pause set now, if any. */
+  get pause(): ObservedPause | null {
+    const last = this.pauses[this.pauses.length - 1];
+    return last && last.toRevision === null ? last : null;
   }
 
   private applyRegistration(rest: string, text: string, deleted: boolean): void {

@@ -4,7 +4,7 @@ import { DemoAbort, DemoError } from './net';
 import { DEMO_DEFAULTS, settingsOf, type DemoOptions } from './settings';
 import { printShutdown, shutDown, type ShutdownReport } from './shutdown';
 import { observeUntilReady, startEngineProcesses, startFleetEmulator, startInfrastructure } from './startup';
-import { formatSummary, summarize, verdict } from './summary';
+import { formatSummary, summarize, summarizePause, verdict } from './summary';
 import { finishDecidedActions, runTrafficPhases } from './traffic';
 
 export { DEMO_DEFAULTS, type DemoOptions } from './settings';
@@ -40,11 +40,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
 /** Infrastructure, emulator, engine, then the traffic phases watched as they go. */
 async function startAndRun(run: DemoRun): Promise<void> {
   say(run, `dynamite demo: the engine scales a small web service under generated load (run ${run.runId})`);
-  const { hasHttp, rendered, basePort } = await startInfrastructure(run);
+  const { credentials, rendered, basePort } = await startInfrastructure(run);
   const { fleetPort } = await startFleetEmulator(run);
-  const { boardUrl } = await startEngineProcesses(run, { fleetPort, rendered, basePort, hasHttp });
+  const listener = await startEngineProcesses(run, { fleetPort, rendered, basePort, credentials });
   const observer = await observeUntilReady(run, rendered);
-  await runTrafficPhases(run, rendered, observer, boardUrl);
+  await runTrafficPhases(run, rendered, observer, listener);
   await finishDecidedActions(run, observer);
 }
 
@@ -64,7 +64,9 @@ function report(run: DemoRun, ending: Ending, stopped: ShutdownReport): number {
   const { failure } = ending;
   const { observer, rendered } = run;
   if (observer && run.trafficStarted > 0 && rendered) {
-    const summary = summarize([...observer.decisions.values()].map((d) => d.record));
+    const decisions = [...observer.decisions.values()];
+    const summary = summarize(decisions.map((d) => d.record));
+    const pauses = observer.pauses.map((p) => summarizePause(decisions, p));
     const load = stopped.load;
     const lines = formatSummary(summary, {
       totalS: (Date.now() - run.t0) / 1000,
@@ -77,10 +79,12 @@ function report(run: DemoRun, ending: Ending, stopped: ShutdownReport): number {
       maxInstance: rendered.service.maxInstance,
       requests: { ok: load?.ok ?? 0, rejected: load?.rejected ?? 0, failed: load?.failed ?? 0, dropped: load?.dropped ?? 0 },
       peakRate: DEMO_DEFAULTS.peakRate,
+      pauses,
+      t0: run.t0,
     });
     out.write(`${lines.join('\n')}\n`);
     if (failure === null && exitCode !== 130) {
-      const v = verdict(summary);
+      const v = verdict(summary, pauses);
       out.write(`result: ${v.message}\n`);
       exitCode = v.ok ? 0 : 1;
     }

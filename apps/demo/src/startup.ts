@@ -1,41 +1,29 @@
-import { execFile } from 'node:child_process';
 import { Etcd3 } from 'etcd3';
+import type { HttpCredentials } from '@dynamite/operator';
 import { failIfAChildDied, say, type DemoRun } from './demo-run';
 import { chooseEtcd, chooseRedis } from './infra';
+import { listenerCredentials, listenerLines, operatorListener, type OperatorListener } from './listener';
 import { decisionLine } from './live-view';
-import { DemoError, freePort, freePortRange, waitFor } from './net';
+import { freePort, freePortRange, waitFor } from './net';
 import { Observer } from './observer';
 import { DYNAMITE_BIN } from './paths';
-import { renderDemo, type RenderedDemo } from './render';
+import { renderDemo, SERVICE, type RenderedDemo } from './render';
 import { DEMO_DEFAULTS } from './settings';
 
 const STARTUP_TIMEOUT_MS = 90_000;
 
-/** `dynamite <args> --help` output ('' when it fails): used to see which commands and flags this build has. */
-function helpOf(args: string[]): Promise<string> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [DYNAMITE_BIN, ...args, '--help'], { timeout: 20_000 }, (_err, stdout, stderr) => resolve(`${stdout}${stderr}`));
-  });
-}
-
 /**
- * Redis and etcd (existing ones when free, else private ones), a check that this build has what the demo needs,
- * and the run's config and unit files (for instances on ports from `basePort`). `hasHttp`: whether
- * `dynamite scheduler` has the `--http` flag (Bull Board).
+ * Redis and etcd (existing ones when free, else private ones) and the run's config and unit files (for instances on
+ * ports from `basePort`). First of all, whether the scheduler's listener would take the credentials of the environment.
  */
-export async function startInfrastructure(run: DemoRun): Promise<{ hasHttp: boolean; rendered: RenderedDemo; basePort: number }> {
-  const helps = Promise.all([helpOf([]), helpOf(['scheduler'])]);
+export async function startInfrastructure(run: DemoRun): Promise<{ credentials: HttpCredentials | null; rendered: RenderedDemo; basePort: number }> {
+  const credentials = listenerCredentials();
   // Redis first: its check is quick, and a Redis that does not answer should not cost an etcd start.
   const redisChoice = await chooseRedis(run.settings.redisUrl, run.children, run.runDir, run.abort.signal);
   run.redisChoice = redisChoice;
   const etcdChoice = await chooseEtcd(run.settings.etcdEndpoint, run.children, run.runDir, run.abort.signal);
   run.etcdChoice = etcdChoice;
   say(run, `  ${etcdChoice.note}`, `  ${redisChoice.note}`);
-  const [mainHelp, schedulerHelp] = await helps;
-  if (!/\bfleet-emulator\b/.test(mainHelp)) {
-    throw new DemoError(`this build of dynamite has no fleet-emulator command (\`node ${DYNAMITE_BIN} --help\`); the demo needs it to run the web service`);
-  }
-  const hasHttp = /--http\b/.test(schedulerHelp);
 
   const basePort = await freePortRange(4);
   const rendered = renderDemo(
@@ -50,7 +38,7 @@ export async function startInfrastructure(run: DemoRun): Promise<{ hasHttp: bool
     },
   );
   run.rendered = rendered;
-  return { hasHttp, rendered, basePort };
+  return { credentials, rendered, basePort };
 }
 
 /** The fleet emulator: runs each unit's ExecStart as a local process. Returns its port once it answers. */
@@ -72,23 +60,21 @@ export async function startFleetEmulator(run: DemoRun): Promise<{ fleetPort: num
 }
 
 /**
- * The engine: one scheduler and `workers` workers, each its own `node bin/dynamite.js` process. Returns the Bull
- * Board URL (null when this build's scheduler has no operator listener).
+ * The engine: one scheduler, serving the operator listener (board, /ui, API) on a free loopback port, and
+ * `workers` workers, each its own `node bin/dynamite.js` process. Returns the listener.
  */
 export async function startEngineProcesses(
   run: DemoRun,
-  infra: { fleetPort: number; rendered: RenderedDemo; basePort: number; hasHttp: boolean },
-): Promise<{ boardUrl: string | null }> {
-  const { fleetPort, rendered, basePort, hasHttp } = infra;
+  infra: { fleetPort: number; rendered: RenderedDemo; basePort: number; credentials: HttpCredentials | null },
+): Promise<OperatorListener> {
+  const { fleetPort, rendered, basePort, credentials } = infra;
+  const listener = operatorListener(await freePort(), SERVICE, credentials);
   const { workers } = run.settings;
   const etcdChoice = run.etcdChoice!;
   const redisChoice = run.redisChoice!;
   const common = ['-e', etcdChoice.endpoint, '-f', `127.0.0.1:${fleetPort}`, '--redis_url', redisChoice.url, '--queue_prefix', run.queuePrefix];
-  const httpPort = hasHttp ? await freePort() : null;
-  const boardUrl = httpPort === null ? null : `http://127.0.0.1:${httpPort}/admin/queues`;
   run.engine.push(run.children.start('scheduler', process.execPath, [
-    DYNAMITE_BIN, 'scheduler', '-c', rendered.configFile, '-s', rendered.unitsDir, ...common,
-    ...(httpPort === null ? [] : ['--http', `127.0.0.1:${httpPort}`]),
+    DYNAMITE_BIN, 'scheduler', '-c', rendered.configFile, '-s', rendered.unitsDir, ...common, '--http', new URL(listener.base).host,
   ]));
   for (let i = 1; i <= workers; i += 1) {
     run.engine.push(run.children.start(`worker-${i}`, process.execPath, [DYNAMITE_BIN, 'worker', ...common, '--concurrency', '4']));
@@ -97,13 +83,13 @@ export async function startEngineProcesses(
   say(
     run,
     `  engine: scheduler (pid ${run.engine[0]!.pid}) and ${workers} workers (pids ${run.engine.slice(1).map((w) => w.pid).join(', ')}), queue prefix ${run.queuePrefix}`,
-    boardUrl ? `  Bull Board: ${boardUrl}` : '  Bull Board: not in this build (no --http flag on `dynamite scheduler`)',
+    ...listenerLines(listener),
     `  config: ${rendered.configFile} (${service.name}@${basePort}..${basePort + service.maxInstance - 1}, keys under ${run.keyRoot})`,
     `  policies: up when ${scaleUp.metric} > ${scaleUp.threshold} for ${scaleUp.periodMs / 1000} s (cooldown ${scaleUp.cooldownMs / 1000} s); ` +
       `down when < ${scaleDown.threshold} for ${scaleDown.periodMs / 1000} s (cooldown ${scaleDown.cooldownMs / 1000} s)`,
     `  logs: ${run.children.logDir}`,
   );
-  return { boardUrl };
+  return listener;
 }
 
 /**

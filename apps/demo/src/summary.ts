@@ -1,4 +1,5 @@
-import type { DecisionRecord } from '@dynamite/domain';
+import { pausedWhat, pauseApplies, type DecisionRecord } from '@dynamite/domain';
+import type { PauseRecord } from '@dynamite/store';
 
 /** One executed scaling action, matched from its `scaled` decision record and its `action_done` record. */
 export interface ScalingEvent {
@@ -70,6 +71,56 @@ export function summarize(records: DecisionRecord[]): DemoSummary {
   };
 }
 
+/** An operator's pause as etcd ordered it: the revisions of the write that set it and of the one that removed it. */
+export interface PauseSpan {
+  record: PauseRecord;
+  fromRevision: bigint;
+  /** null: still set. */
+  toRevision: bigint | null;
+}
+
+/** What a pause held. */
+export interface PauseSummary {
+  record: PauseRecord;
+  /** Wall ms it was removed (as the demo saw it), null while set. */
+  endedAt: number | null;
+  /** Windows of a paused direction that fired while it was set, recorded `suppressed` with reason `paused`. */
+  heldWindows: number;
+  /** Instances a scaling decision of a paused direction moved while it applied: the engine must make none. */
+  movedWhilePaused: string[];
+}
+
+/**
+ * Pure: what `pause` held, from the decision records and their etcd revisions. A record committed after the write
+ * that set the pause and before the one that removed it was decided with the pause (the engine guards each commit
+ * with the pause key's revision), so a `scaled` or `bound_repair` record of a paused direction in between (at a
+ * time the pause applies) is a broken pause.
+ */
+export function summarizePause(decisions: { record: DecisionRecord; revision: bigint }[], pause: PauseSpan & { endedAt: number | null }): PauseSummary {
+  const during = decisions.filter((d) => d.revision > pause.fromRevision && (pause.toRevision === null || d.revision < pause.toRevision));
+  const paused = (r: DecisionRecord) => (r.direction === 'up' || r.direction === 'down') && pauseApplies(pause.record, r.direction, r.at);
+  return {
+    record: pause.record,
+    endedAt: pause.endedAt,
+    heldWindows: during.filter((d) => d.record.outcome === 'suppressed' && d.record.reason === 'paused').length,
+    movedWhilePaused: during
+      .filter((d) => (d.record.outcome === 'scaled' || d.record.outcome === 'bound_repair') && paused(d.record))
+      .flatMap((d) => d.record.actions?.map((a) => a.instance) ?? (d.record.action ? [d.record.action.instance] : [])),
+  };
+}
+
+/** One line: `scaling up paused +10.2s .. +24.9s by ... ("why"): 2 windows recorded suppressed: paused, no scale up while paused`. */
+export function pauseSummaryLine(p: PauseSummary, t0: number): string {
+  const what = pausedWhat(p.record);
+  const since = (at: number) => `+${((at - t0) / 1000).toFixed(1)}s`;
+  const span = `${since(p.record.at)} .. ${p.endedAt === null ? 'still set' : since(p.endedAt)}`;
+  const moved = p.movedWhilePaused.length === 0
+    ? `no ${what.replace(/^scaling /, 'scale ')} while paused`
+    : `BROKEN: ${p.movedWhilePaused.length} instance(s) moved while paused (${p.movedWhilePaused.join(', ')})`;
+  return `${what} paused ${span}${p.record.by ? ` by ${p.record.by}` : ''} (${JSON.stringify(p.record.reason)}): ` +
+    `${p.heldWindows} window${p.heldWindows === 1 ? '' : 's'} recorded suppressed: paused, ${moved}`;
+}
+
 export function seconds(ms: number | null): string {
   return ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`;
 }
@@ -91,6 +142,9 @@ export interface SummaryContext {
   maxInstance: number;
   requests: { ok: number; rejected: number; failed: number; dropped: number };
   peakRate: number;
+  /** The operator's pauses during the run, and the wall ms the `+12.3s` times count from. */
+  pauses: PauseSummary[];
+  t0: number;
 }
 
 /** The summary as printed at the end; `scale ups: N` / `scale downs: N` lines are what scripts look for. */
@@ -113,6 +167,7 @@ export function formatSummary(s: DemoSummary, ctx: SummaryContext): string[] {
       lines.push(`    ${e.instance.padEnd(26)} breach -> ${verb} ${seconds(breach)} (decision -> ${verb} ${seconds(decided)})`);
     }
   };
+  for (const p of ctx.pauses) lines.push(`  pause: ${pauseSummaryLine(p, ctx.t0)}`);
   list('scale ups', s.scaleUps, 'launched');
   list('scale downs', s.scaleDowns, 'destroyed');
   const ups = s.scaleUps.map((e) => (e.breachAt === null || e.doneAt === null ? null : e.doneAt - e.breachAt)).filter((v): v is number => v !== null);
@@ -133,11 +188,25 @@ export function formatSummary(s: DemoSummary, ctx: SummaryContext): string[] {
   return lines;
 }
 
-/** The verdict: the demo shows autoscaling only when load scaled the service up and then down again. */
-export function verdict(s: DemoSummary): { ok: boolean; message: string } {
+/**
+ * The verdict: the demo shows autoscaling only when load scaled the service up and then down again; with `pauses`
+ * (the run planned one) also that the pause held: at least one window recorded `paused`, nothing moved meanwhile.
+ */
+export function verdict(s: DemoSummary, pauses?: PauseSummary[]): { ok: boolean; message: string } {
   const up = s.scaleUps.length;
   const down = s.scaleDowns.length;
-  if (up >= 1 && down >= 1) return { ok: true, message: `OK: the load scaled the service up ${up}x and back down ${down}x` };
-  const missing = [up === 0 ? 'no scale up happened' : null, down === 0 ? 'no scale down happened' : null].filter(Boolean).join(' and ');
-  return { ok: false, message: `FAILED: ${missing} (expected at least one of each); see the decision records above and the logs` };
+  const held = pauses?.reduce((n, p) => n + p.heldWindows, 0) ?? 0;
+  const moved = pauses?.flatMap((p) => p.movedWhilePaused) ?? [];
+  const problems = [
+    up === 0 ? 'no scale up happened' : null,
+    down === 0 ? 'no scale down happened' : null,
+    pauses !== undefined && pauses.length === 0 ? 'scaling up was never paused' : null,
+    pauses !== undefined && pauses.length > 0 && held === 0 ? 'no window was recorded suppressed: paused while scaling up was paused' : null,
+    moved.length > 0 ? `the pause did not hold: ${moved.join(', ')} moved while paused` : null,
+  ].filter((p): p is string => p !== null);
+  if (problems.length === 0) {
+    const pauseNote = pauses === undefined ? '' : `; the pause held ${held} scale-up window${held === 1 ? '' : 's'}`;
+    return { ok: true, message: `OK: the load scaled the service up ${up}x and back down ${down}x${pauseNote}` };
+  }
+  return { ok: false, message: `FAILED: ${problems.join(' and ')}; see the decision records above and the logs` };
 }
