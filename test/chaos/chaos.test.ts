@@ -10,7 +10,7 @@ const SEED = 1;
 
 test(`60 s of chaos (seed ${SEED}): every fault kind injected, no invariant violated, a killed leader replaced`, async (t) => {
   const report = await runChaos({ seed: SEED, seconds: 60 });
-  t.diagnostic(formatReport(report));
+  for (const line of formatReport(report).split('\n')) t.diagnostic(line);
   assert.deepEqual(report.violations, [], formatReport(report));
   assert.deepEqual(FAULT_KINDS.filter((k) => !(report.faults[k]! >= 1)), [], 'every fault kind injected');
   for (const check of ['bounds-etcd', 'bounds-fleet', 'instance', 'decision', 'cursor', 'unit-created', 'settled']) {

@@ -1,8 +1,9 @@
+import { Etcd3 } from 'etcd3';
 import { CHECKS_QUEUE } from '@dynamite/domain';
 import { sleep } from '../support/engine-harness';
 import { InvariantChecker, type Violation } from './invariants';
 import { CHAOS_SERVICES, LoadWriter, type LoadStats } from './load';
-import { describeFault, faultSchedule, FAULT_KINDS, type Fault } from './schedule';
+import { describeFault, DOMAIN_GAP_MS, domainOf, faultSchedule, FAULT_KINDS, type Fault } from './schedule';
 import { ChaosWorld, type Crash } from './world';
 
 export interface ChaosOptions {
@@ -60,6 +61,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const world = await ChaosWorld.start({ ttlSeconds, say });
   const { h } = world;
   const checker = new InvariantChecker(h.etcd, h.emulator.url, () => world.t0);
+  // The load's own client, with deadlines: a put stuck on a dead member must not stop its series for good.
+  const writer = new Etcd3({ hosts: world.cluster.hosts, dialTimeout: 2_000, defaultCallOptions: (c) => (c.isStream ? {} : { deadline: Date.now() + 3_000 }) });
   let load: LoadWriter | null = null;
   let keepLogs = false;
   try {
@@ -74,21 +77,32 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     }
     say(`chaos: every service at min_instance after ${((Date.now() - world.t0) / 1000).toFixed(1)} s; load and faults start`);
 
-    load = new LoadWriter(h.etcd, opts.seed, (service) => checker.launched(service));
+    load = new LoadWriter(writer, opts.seed, (service) => checker.launched(service));
     load.start();
     world.t0 = Date.now();
     const end = world.t0 + opts.seconds * 1000;
-    const running = schedule.map(async (f) => {
+    // Faults of one domain one after the other, even when undoing one takes longer than planned (an etcd member
+    // slow to rejoin): the schedule keeps its order and never overlaps two faults of a domain.
+    const lanes = new Map<string, Promise<void>>();
+    const running = schedule.map((f) => {
+      const domain = domainOf(f.kind, f.target);
+      const lane = (lanes.get(domain) ?? Promise.resolve()).then(() => injectAt(f)).then(async () => { await sleep(DOMAIN_GAP_MS); });
+      lanes.set(domain, lane);
+      return lane;
+    });
+    async function injectAt(f: (typeof schedule)[number]): Promise<void> {
       await sleep(Math.max(0, world.t0 + f.atMs - Date.now()));
+      const since = (at: number) => `+${((at - world.t0) / 1000).toFixed(1)} s`;
+      const startedAt = Date.now();
       try {
         await world.inject(f);
         f.resolved = world.resolved.get(f.id);
-        say(`  ${describeFault({ ...f, target: f.resolved ?? f.target })}  (undone at +${((Date.now() - world.t0) / 1000).toFixed(1)} s)`);
+        say(`  ${describeFault({ ...f, target: f.resolved ?? f.target })}  (from ${since(startedAt)} to ${since(Date.now())})`);
       } catch (err) {
         f.error = String(err);
         say(`  fault #${f.id} ${f.kind} failed: ${String(err)}`);
       }
-    });
+    }
     let reported = 0;
     while (Date.now() < end) {
       await sleep(Math.min(1_000, end - Date.now()));
@@ -139,6 +153,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     throw err;
   } finally {
     await load?.stop();
+    writer.close();
     await checker.stop();
     if (keepLogs) process.env.DYNAMITE_KEEP_TEST_DIRS = '1';
     await world.stop();

@@ -1,6 +1,6 @@
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { keys, parseActionKey, parseMachineKey, parseRunKey, TEMPLATE_LEAF, type DecisionRecord } from '@dynamite/domain';
-import type { ActionRecord, InstanceRecord, StoredMachine } from '@dynamite/store';
+import { createWatch, type ActionRecord, type InstanceRecord, type StoredMachine } from '@dynamite/store';
 import { CHAOS_SERVICES, instanceOfUnit, serviceOfUnit, type ChaosService } from './load';
 
 /**
@@ -85,9 +85,10 @@ export class InvariantChecker {
   /** Starts watching from `revision` + 1 (the revision before any engine process ran) and polling fleet's history. */
   async start(revision: string): Promise<void> {
     this.revision = BigInt(revision);
-    const engine = await this.etcd.watch().prefix(DYNAMITE_PREFIX).startRevision(String(this.revision + 1n)).create();
+    // createWatch: etcd3's own resume skips events after etcd restarts (libs/store/src/watch.ts).
+    const engine = await createWatch(this.etcd.watch().prefix(DYNAMITE_PREFIX).startRevision(String(this.revision + 1n)));
     engine.on('data', (res) => this.onEngineEvents(res.events));
-    const samples = await this.etcd.watch().prefix('/metrics/').startRevision(String(this.revision + 1n)).create();
+    const samples = await createWatch(this.etcd.watch().prefix('/metrics/').startRevision(String(this.revision + 1n)));
     samples.on('put', (kv) => {
       this.samplesSeen += 1;
       if (Number(kv.version) > 1) this.sampleRewrites += 1;

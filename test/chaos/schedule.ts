@@ -40,10 +40,10 @@ export interface Fault {
 export const WORKER_SLOTS = 3;
 const FIRST_FAULT_MS = 3_000;
 /** Time left between the end of one fault and the next in the same domain (things reconnect). */
-const DOMAIN_GAP_MS = 500;
+export const DOMAIN_GAP_MS = 500;
 
 /** Faults that must not overlap: one scheduler fault at a time, one per worker, one Redis, one etcd, one emulator. */
-function domainOf(kind: FaultKind, target: string): string {
+export function domainOf(kind: FaultKind, target: string): string {
   if (kind.endsWith('-scheduler')) return 'scheduler';
   if (kind.endsWith('-worker')) return target;
   return kind.split('-')[0]!;

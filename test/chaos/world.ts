@@ -144,6 +144,7 @@ export class ChaosWorld {
         return;
       case 'redis-flushall': {
         const client = new IORedis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+        client.on('error', () => undefined);
         try {
           await client.connect();
           await client.flushall();
