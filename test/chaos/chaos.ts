@@ -23,6 +23,8 @@ export interface Failover {
   electedMs: number | null;
   /** ... to the new leader logging `leading: watching samples` (its rebuild done, turning samples into jobs). */
   watchingMs: number | null;
+  /** Other faults under way during the failover (an etcd fault delays it: a new raft leader renews every lease). */
+  during: string[];
 }
 
 export interface ChaosReport {
@@ -31,7 +33,8 @@ export interface ChaosReport {
   ttlSeconds: number;
   startedAt: string;
   wallSeconds: number;
-  schedule: (Fault & { resolved?: string; error?: string })[];
+  /** The schedule, with what each fault resolved its target to and when it really ran (ms after the faults started). */
+  schedule: (Fault & { resolved?: string; error?: string; ranMs?: [number, number] })[];
   faults: Record<string, number>;
   checks: Record<string, number>;
   violations: Violation[];
@@ -96,6 +99,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       const startedAt = Date.now();
       try {
         await world.inject(f);
+        f.ranMs = [startedAt - world.t0, Date.now() - world.t0];
         f.resolved = world.resolved.get(f.id);
         say(`  ${describeFault({ ...f, target: f.resolved ?? f.target })}  (from ${since(startedAt)} to ${since(Date.now())})`);
       } catch (err) {
@@ -126,7 +130,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       // A stopped leader continued before its lease ran out keeps leading: an election after that is another story.
       const tookOver = elected !== null && elected - lf.at < 30_000 && (lf.kind === 'kill-scheduler' || elected <= lf.at + fault.durationMs + 1_000);
       const watching = tookOver ? world.firstLog('scheduler', 'leading: watching samples', elected!) : null;
-      return { faultId: lf.faultId, kind: lf.kind, slot: lf.slot, electedMs: tookOver ? elected! - lf.at : null, watchingMs: watching === null ? null : watching - lf.at };
+      const from = lf.at - world.t0;
+      const to = from + (watching ?? elected ?? lf.at) - lf.at;
+      const during = schedule.filter((f) => f.id !== lf.faultId && f.ranMs && f.ranMs[0] <= to && f.ranMs[1] >= from).map((f) => `#${f.id} ${f.kind}`);
+      return { faultId: lf.faultId, kind: lf.kind, slot: lf.slot, electedMs: tookOver ? elected! - lf.at : null, watchingMs: watching === null ? null : watching - lf.at, during };
     });
     const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, schedule.filter((f) => f.kind === k && !f.error).length]));
     return {

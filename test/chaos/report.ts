@@ -16,7 +16,7 @@ export function formatReport(r: ChaosReport): string {
 
   if (r.failovers.length > 0) {
     const ms = (n: number | null) => (n === null ? '-' : `${n} ms`);
-    table(['leader fault', 'elected after', 'watching samples after'], r.failovers.map((f) => [`#${f.faultId} ${f.kind} (${f.slot})`, ms(f.electedMs), ms(f.watchingMs)]));
+    table(['leader fault', 'elected after', 'watching samples after', 'other faults meanwhile'], r.failovers.map((f) => [`#${f.faultId} ${f.kind} (${f.slot})`, ms(f.electedMs), ms(f.watchingMs), f.during.join(', ')]));
   }
   const actions = Object.entries(r.actions).flatMap(([service, kinds]) => Object.entries(kinds).map(([k, n]) => [service, k, String(n)]));
   table(['service', 'action', 'count'], actions);

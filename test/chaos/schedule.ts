@@ -86,7 +86,9 @@ export function faultSchedule(seed: number, seconds: number): Fault[] {
         const slots = Array.from({ length: WORKER_SLOTS }, (_, i) => `worker-${i + 1}`);
         const soonest = Math.min(...slots.map((s) => busyUntil.get(s) ?? 0));
         target = pick(slots.filter((s) => (busyUntil.get(s) ?? 0) <= Math.max(t, soonest)));
-        durationMs = between(300, 6_000 * long);
+        // A worker stopped for up to 12 s: its jobs are taken over after 3 s (its lock), and when it goes on, what it
+        // was doing (a fleet call, a commit) lands after the instance may have been launched and removed again.
+        durationMs = between(300, (kind === 'stop-worker' ? 12_000 : 6_000) * long);
         break;
       }
       case 'redis-restart':
