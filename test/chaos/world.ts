@@ -3,7 +3,7 @@ import { readCandidates } from '@dynamite/engine';
 import { EngineHarness, sleep, type EngineProcess } from '../support/engine-harness';
 import { RedisServer } from '../support/redis';
 import { EtcdCluster } from '../ha/etcd-cluster';
-import { signal as signalGroup } from '../ha/support';
+import { logTime, signal as signalGroup } from '../ha/support';
 import { chaosConfig } from './load';
 import { WORKER_SLOTS, type Fault } from './schedule';
 
@@ -196,23 +196,10 @@ export class ChaosWorld {
     await emulatorNotReady(this.h.emulator.url, false).catch(() => undefined);
   }
 
-  /** The first time (wall ms) a log line with this message was written by any process of these slots at or after `after`. */
+  /** The first time (wall ms) a process of this command logged `msg` at or after `after`, or null. */
   firstLog(command: 'scheduler' | 'worker', msg: string, after: number): number | null {
-    let first: number | null = null;
-    for (const proc of this.h.processes) {
-      if (!proc.name.startsWith(command)) continue;
-      for (const line of this.h.log(proc).split('\n')) {
-        if (!line.includes(msg)) continue;
-        try {
-          const entry = JSON.parse(line) as { msg?: string; time?: string | number };
-          const at = typeof entry.time === 'number' ? entry.time : Date.parse(String(entry.time));
-          if (entry.msg === msg && at >= after && (first === null || at < first)) first = at;
-        } catch {
-          // not a log line
-        }
-      }
-    }
-    return first;
+    const times = this.h.processes.filter((p) => p.name.startsWith(command)).map((p) => logTime(this.h, p, msg, after)).filter((t): t is number => t !== null);
+    return times.length > 0 ? Math.min(...times) : null;
   }
 
   async stop(): Promise<void> {
