@@ -66,11 +66,12 @@ for (const w of workspaces) {
   ts.references = deps.map((d) => ({ path: `../../${dirOf.get(d)}` }));
   sync(tsFile, ts);
 }
-for (const dir of ['test', 'bench']) {
+for (const dir of ['test', 'bench', 'chaos']) {
   const tsFile = path.join(root, dir, 'tsconfig.json');
   const ts = JSON.parse(fs.readFileSync(tsFile, 'utf8'));
   const deps = importedPackages(path.join(root, dir)).map((d) => ({ path: `../${dirOf.get(d)}` }));
-  ts.references = dir === 'bench' ? [...deps, { path: '../test' }] : deps;
+  // bench and chaos run test/'s harness (test/support, test/ha, test/chaos).
+  ts.references = dir === 'test' ? deps : [...deps, { path: '../test' }];
   sync(tsFile, ts);
 }
 const build = path.join(root, 'tsconfig.build.json');
@@ -83,5 +84,5 @@ const visit = (w, seen = new Set()) => {
   order.push(w);
 };
 workspaces.forEach((w) => visit(w));
-sync(build, { files: [], references: [...order, 'test', 'bench'].map((p) => ({ path: p })) });
+sync(build, { files: [], references: [...order, 'test', 'bench', 'chaos'].map((p) => ({ path: p })) });
 if (check && drift > 0) process.exit(1);

@@ -100,6 +100,27 @@ test('stats count requests per method and route, and per unit', async () => {
   assert.equal(stats.total, 5);
 });
 
+test('history lists every unit created, replaced and destroyed, in order, after a given seq', async () => {
+  const start = (await fleet.get('/emulator/history')).json().last as number;
+  await fleet.put('h.service', { options: OPTIONS });
+  await fleet.put('h.service', { options: OPTIONS, desiredState: 'loaded' });
+  await fleet.put('h.service', { options: [opt('Service', 'ExecStart', '/bin/sleep 601')] });
+  await fleet.del('h.service');
+  await fleet.put('h.service', { options: OPTIONS });
+  await fleet.del('h.service');
+  const history = (await fleet.get(`/emulator/history?after=${start}`)).json();
+  assert.deepEqual(history.changes.map((c: { unit: string; change: string }) => `${c.unit} ${c.change}`),
+    ['h.service created', 'h.service replaced', 'h.service destroyed', 'h.service created', 'h.service destroyed'],
+    'the same options again and desired-state changes are no change of the unit');
+  assert.deepEqual(history.changes.map((c: { seq: number }) => c.seq), [1, 2, 3, 4, 5].map((n) => start + n));
+  assert.equal(history.last, start + 5);
+  assert.ok(history.changes.every((c: { at: number }) => typeof c.at === 'number' && c.at > 0));
+  assert.deepEqual((await fleet.get(`/emulator/history?after=${start + 5}`)).json().changes, []);
+  const bad = await fleet.get('/emulator/history?after=-1');
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json().error.message, 'after must be a non-negative integer');
+});
+
 test('the journal keeps unit output and emulator messages', async () => {
   await fleet.put('talk.service', { desiredState: 'launched', options: [opt('Service', 'ExecStart', '/bin/sh -c "echo out; echo err >&2; sleep 600"')] });
   const entries = await fleet.waitFor('output', async () => {

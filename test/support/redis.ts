@@ -31,10 +31,10 @@ export async function deletePrefix(prefix: string, url = REDIS_URL): Promise<voi
 
 /**
  * A private Redis server (free port, temp dir) for tests that must wipe Redis (FLUSHALL) without touching the
- * shared one.
+ * shared one. It saves nothing: killed and started again (the chaos suite does), it comes back empty.
  */
 export class RedisServer {
-  private constructor(readonly port: number, private readonly child: ChildProcess, private readonly dir: string) {}
+  private constructor(readonly port: number, private child: ChildProcess, private readonly dir: string) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -48,6 +48,10 @@ export class RedisServer {
   static async start(port?: number): Promise<RedisServer> {
     port ??= await freePort();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dynamite-redis-'));
+    return new RedisServer(port, await RedisServer.launch(port, dir), dir);
+  }
+
+  private static async launch(port: number, dir: string): Promise<ChildProcess> {
     const child = spawn(process.env.REDIS_SERVER_BIN ?? 'redis-server', [
       '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir,
     ], { stdio: 'ignore' });
@@ -55,13 +59,23 @@ export class RedisServer {
       child.once('error', (err) => reject(new Error(`cannot start redis-server: ${err.message}`)));
       waitForPort(port).then(resolve, reject);
     });
-    return new RedisServer(port, child, dir);
+    return child;
+  }
+
+  /** Ends the server with `signal` (SIGKILL: a crash) and waits for it to exit. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      await new Promise<void>((resolve) => { this.child.once('exit', () => resolve()); this.child.kill(signal); });
+    }
+  }
+
+  /** Starts a killed server again on the same port. */
+  async restart(): Promise<void> {
+    this.child = await RedisServer.launch(this.port, this.dir);
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode === null) {
-      await new Promise<void>((resolve) => { this.child.once('exit', () => resolve()); this.child.kill('SIGTERM'); });
-    }
+    await this.kill('SIGTERM');
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

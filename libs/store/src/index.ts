@@ -3,3 +3,4 @@ export * from './records';
 export * from './state-store';
 export * from './sample-reader';
 export * from './transactions';
+export * from './watch';

@@ -28,7 +28,8 @@ function error(res: http.ServerResponse, status: number, message: string): void 
 
 /**
  * The emulator's own control API under /emulator (not part of fleet): fault injection, the not-ready
- * switch, request statistics, waiting for reconcile passes, and per-unit journals and process ids.
+ * switch, request statistics, the history of unit changes, waiting for reconcile passes, and per-unit journals and
+ * process ids.
  */
 export function handleEmulatorApi(
   req: { method: string; path: string; query: Map<string, string[]>; body: Buffer },
@@ -69,6 +70,12 @@ export function handleEmulatorApi(
     if (method === 'GET') return reply(res, 200, deps.stats.snapshot());
     if (method === 'DELETE') { deps.stats.reset(); return reply(res, 204); }
     return error(res, 405, 'only GET and DELETE supported against this resource');
+  }
+  if (path === '/emulator/history') {
+    if (method !== 'GET') return error(res, 405, 'only GET supported against this resource');
+    const after = Number(req.query.get('after')?.[0] ?? '0');
+    if (!Number.isSafeInteger(after) || after < 0) return error(res, 400, 'after must be a non-negative integer');
+    return reply(res, 200, deps.cluster.registry.history.after(after));
   }
   if (path === '/emulator/passes') {
     if (method !== 'GET') return error(res, 405, 'only GET supported against this resource');

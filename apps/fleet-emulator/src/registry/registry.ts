@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { fleetRequirements, unitHash, unitNameInfo, type FleetRequirements, type UnitOption } from '@dynamite/unit-files';
 import type { JobState } from './job-state';
 import { MachineSet } from './machines';
+import { UnitHistory } from './unit-history';
 
 /** A unit as the registry keeps it: the normalized options (what fleet reads back), hash and requirements. */
 export interface RegistryUnit {
@@ -33,6 +34,8 @@ export class Registry extends EventEmitter {
   readonly units = new Map<string, RegistryUnit>();
   readonly schedule = new Map<string, string>();
   readonly heartbeats = new Map<string, Set<string>>();
+  /** Every unit created, replaced or destroyed through the API, in order (`GET /emulator/history`). */
+  readonly history = new UnitHistory();
 
   constructor(readonly machines: MachineSet) {
     super();
@@ -45,7 +48,10 @@ export class Registry extends EventEmitter {
 
   /** Creates or replaces a unit. A replaced unit keeps its machine, like fleet's separate target key. */
   put(unit: RegistryUnit): void {
+    const before = this.units.get(unit.name);
     this.units.set(unit.name, unit);
+    if (!before) this.history.add(unit.name, 'created');
+    else if (before.hash !== unit.hash) this.history.add(unit.name, 'replaced');
     if (unit.desiredState === 'inactive') this.schedule.delete(unit.name);
     this.changed();
   }
@@ -60,7 +66,7 @@ export class Registry extends EventEmitter {
   }
 
   destroy(name: string): void {
-    this.units.delete(name);
+    if (this.units.delete(name)) this.history.add(name, 'destroyed');
     this.schedule.delete(name);
     this.changed();
   }

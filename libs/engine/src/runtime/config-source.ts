@@ -1,6 +1,6 @@
 import type { Etcd3, Watcher } from 'etcd3';
 import { keys, parseConfig, type DynamiteConfig } from '@dynamite/domain';
-import type { StateStore } from '@dynamite/store';
+import { createWatch, type StateStore } from '@dynamite/store';
 
 /** A parsed config and the etcd revision it was stored at. */
 export type ConfigAtRevision = { modRevision: string; config: DynamiteConfig };
@@ -90,7 +90,7 @@ export class ConfigSource {
     let builder = (this.watchEtcd ?? this.store.etcd).watch().key(keys.applicationConfiguration);
     if (from) builder = builder.startRevision(from);
     try {
-      const watcher = await builder.create();
+      const watcher = await createWatch(builder);
       if (this.closed) { await watcher.cancel().catch(() => undefined); return; }
       watcher.on('put', (kv) => {
         // An event may come after a read already took a newer revision: never go back to an older config.
@@ -103,7 +103,7 @@ export class ConfigSource {
         }
       });
       watcher.on('delete', () => { this.cached = null; });
-      // While the watch stream is down (etcd3 reconnects it by itself and replays from the last revision seen),
+      // While the watch stream is down (etcd3 reconnects it by itself; createWatch replays from the last event seen),
       // calls read etcd; a watch etcd cancelled (e.g. its revision compacted) is replaced on the next call.
       watcher.on('disconnected', () => { if (this.watcher === watcher) this.watcher = null; });
       watcher.on('connected', () => { if (!this.closed && this.watching !== null) this.watcher = watcher; });

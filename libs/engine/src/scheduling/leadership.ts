@@ -2,7 +2,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Etcd3, Lease } from 'etcd3';
 import { keys } from '@dynamite/domain';
-import type { WriteFence } from '@dynamite/store';
+import { createWatch, type WriteFence } from '@dynamite/store';
 import type { Clock } from '../runtime/clock';
 import type { Logger } from '../runtime/logger';
 
@@ -236,7 +236,7 @@ export class SchedulerElection {
       if (String(mine.kvs[0]?.create_revision ?? '0') !== createRevision) throw new Error('the campaign key vanished before the election (lease expired)');
       const fence: WriteFence = { key, createRevision, holds: () => !end.lost && deadline.valid() };
       if (!fence.holds()) throw new CampaignEnded(end.reason || 'lease ran out');
-      const watcher = await raceEnd(etcd.watch().key(key).only('delete').create(), end);
+      const watcher = await raceEnd(createWatch(etcd.watch().key(key).only('delete')), end);
       ownKeyWatch = watcher;
       watcher.on('delete', () => end.end('the election key was deleted', true));
 
@@ -301,7 +301,7 @@ export class SchedulerElection {
         log.info({ id: this.opts.id, key, leader: leader.id, leaderUrl: leader.url }, `standing by: ${leader.id} leads`);
       }
       this.firstOutcome();
-      const watcher = await etcd.watch().key(previous.key.toString('utf8')).startRevision(String(BigInt(res.header.revision) + 1n)).only('delete').create();
+      const watcher = await createWatch(etcd.watch().key(previous.key.toString('utf8')).startRevision(String(BigInt(res.header.revision) + 1n)).only('delete'));
       try {
         await new Promise<void>((resolve, reject) => {
           watcher.once('delete', () => resolve());

@@ -9,6 +9,7 @@ import {
   type DynamiteConfig,
   deterministicId,
 } from '@dynamite/domain';
+import { createWatch } from '@dynamite/store';
 import type { EngineContext } from '../runtime/context';
 
 /** The most events turned into jobs at once (one round trip for their receipts, one addBulk of checks). */
@@ -89,7 +90,7 @@ export class SampleWatch {
   }
 
   private async watchFrom(revision: bigint): Promise<void> {
-    const watcher = await (this.watchEtcd ?? this.ctx.store.etcd).watch().prefix(this.prefix).startRevision(revision.toString()).create();
+    const watcher = await createWatch((this.watchEtcd ?? this.ctx.store.etcd).watch().prefix(this.prefix).startRevision(revision.toString()));
     this.watcher = watcher;
     watcher.on('put', (kv: IKeyValue) => {
       // Events are handled strictly in order, in batches: every event that arrived while the previous batch was
