@@ -63,37 +63,6 @@ function recordWrites(service: string, records: DecisionRecord[]): Write[] {
   return records.map((r) => ({ put: keys.decision(service, r.id), value: JSON.stringify(r) }));
 }
 
-/**
- * Commit a policy step: the state machine's new state and cursor, its decision records and, when it fired, the
- * decision made for the fire -- guarded by the template revision it was made on, with the action and all it
- * changes when it decided one. Guarded by the machine and its policy's cooldown too.
- */
-export function commitPolicyStep(store: StateStore, step: {
-  service: string;
-  policy: string;
-  machine: string;
-  machineRevision: string;
-  cooldownRevision: string;
-  next: StoredMachine;
-  records: DecisionRecord[];
-  fired: { templateRevision: string; scale: ScaleCommit | null } | null;
-}): Promise<boolean> {
-  const guards: Guard[] = [
-    { key: keys.machine(step.service, step.policy, step.machine), modRevision: step.machineRevision },
-    { key: keys.cooldown(step.service, step.policy), modRevision: step.cooldownRevision },
-  ];
-  const writes: Write[] = [
-    { put: keys.machine(step.service, step.policy, step.machine), value: JSON.stringify(step.next) },
-    ...recordWrites(step.service, step.records),
-  ];
-  if (step.fired) {
-    const scale = step.fired.scale ? scaleGuardsAndWrites(step.fired.scale) : null;
-    guards.push(...(scale?.guards ?? [{ key: keys.serviceTemplate(step.service), modRevision: step.fired.templateRevision }]));
-    writes.push(...(scale?.writes ?? []));
-  }
-  return store.commit(guards, writes);
-}
-
 /** One state machine's step that decided nothing: its new state and cursor and the records it wrote. */
 export interface QuietPolicyStep {
   service: string;
@@ -105,6 +74,35 @@ export interface QuietPolicyStep {
   records: DecisionRecord[];
 }
 
+/** A step's own guards (its machine and its policy's cooldown, as read) and writes (the machine and its records). */
+function stepGuardsAndWrites(step: QuietPolicyStep): { guards: Guard[]; writes: Write[] } {
+  return {
+    guards: [
+      { key: keys.machine(step.service, step.policy, step.machine), modRevision: step.machineRevision },
+      { key: keys.cooldown(step.service, step.policy), modRevision: step.cooldownRevision },
+    ],
+    writes: [
+      { put: keys.machine(step.service, step.policy, step.machine), value: JSON.stringify(step.next) },
+      ...recordWrites(step.service, step.records),
+    ],
+  };
+}
+
+/**
+ * Commit a policy step: the state machine's new state and cursor, its decision records and, when it fired, the
+ * decision made for the fire -- guarded by the template revision it was made on, with the action and all it
+ * changes when it decided one. Guarded by the machine and its policy's cooldown too.
+ */
+export function commitPolicyStep(store: StateStore, step: QuietPolicyStep & { fired: { templateRevision: string; scale: ScaleCommit | null } | null }): Promise<boolean> {
+  const { guards, writes } = stepGuardsAndWrites(step);
+  if (step.fired) {
+    const scale = step.fired.scale ? scaleGuardsAndWrites(step.fired.scale) : null;
+    guards.push(...(scale?.guards ?? [{ key: keys.serviceTemplate(step.service), modRevision: step.fired.templateRevision }]));
+    writes.push(...(scale?.writes ?? []));
+  }
+  return store.commit(guards, writes);
+}
+
 /**
  * Commit the steps of many machines that did not fire, in as few transactions as etcd allows: each transaction is
  * guarded by every machine and cooldown it holds, like commitPolicyStep. Returns, per step, whether it was
@@ -114,11 +112,7 @@ export async function commitQuietPolicySteps(store: StateStore, steps: QuietPoli
   const chunks: { steps: number[]; guards: Map<string, Guard>; writes: Write[] }[] = [];
   let chunk: (typeof chunks)[number] | null = null;
   for (const [i, step] of steps.entries()) {
-    const guards: Guard[] = [
-      { key: keys.machine(step.service, step.policy, step.machine), modRevision: step.machineRevision },
-      { key: keys.cooldown(step.service, step.policy), modRevision: step.cooldownRevision },
-    ];
-    const writes: Write[] = [{ put: keys.machine(step.service, step.policy, step.machine), value: JSON.stringify(step.next) }, ...recordWrites(step.service, step.records)];
+    const { guards, writes } = stepGuardsAndWrites(step);
     if (writes.length > MAX_TXN_OPS) continue; // too big to share a transaction: left to its caller's own commit
     // One slot is kept for the writer's fence.
     if (!chunk || chunk.guards.size + guards.length > MAX_TXN_OPS - 1 || chunk.writes.length + writes.length > MAX_TXN_OPS) {
