@@ -63,7 +63,7 @@ describe('policy checks in batches', () => {
   test('80 quiet machines are committed in one transaction, each at its own cursor', async () => {
     const revisions = await putSamples(UUIDS, '50');
     const result = await runPolicyCheckBatch(bench.ctx, refsOf(UUIDS), hint());
-    assert.deepEqual(result, { batched: 80, alone: 0, skipped: 0, unchanged: 0, samples: 80 });
+    assert.deepEqual(result, { batched: 80, alone: 0, skipped: 0, unchanged: 0, samples: 80, decisions: [] });
     assert.equal(commits.length, 1, 'one transaction for all 80 steps');
     assert.equal(commits[0]!.writes.length, 80);
     for (const ref of refsOf(UUIDS)) assert.equal(await cursorOf(ref), revisions.get(ref.machine), `${ref.policy}/${ref.machine}`);
@@ -71,7 +71,7 @@ describe('policy checks in batches', () => {
     // Nothing new: nothing is written.
     commits = [];
     const again = await runPolicyCheckBatch(bench.ctx, refsOf(UUIDS), hint());
-    assert.deepEqual(again, { batched: 0, alone: 0, skipped: 0, unchanged: 80, samples: 0 });
+    assert.deepEqual(again, { batched: 0, alone: 0, skipped: 0, unchanged: 80, samples: 0, decisions: [] });
     assert.equal(commits.length, 0);
   });
 
@@ -109,6 +109,7 @@ describe('policy checks in batches', () => {
     const result = await runPolicyCheckBatch(bench.ctx, refsOf(UUIDS), hint());
     assert.equal(result.alone, 1, 'u-1 fired and was checked on its own');
     assert.equal(result.batched, 79);
+    assert.deepEqual(result.decisions.map((d) => `${d.policy}/${d.machine}: ${d.outcome}`), ['web_up/u-1: scaled'], 'the decision is in the job result (the board shows it)');
     const decisionWrites = commits.flatMap((c) => c.writes).filter((w) => 'put' in w && w.put.startsWith(keys.action('web', '')));
     assert.equal(decisionWrites.length, 1, 'one scale action decided');
     assert.equal(commits.length, 2, 'the 79 quiet steps in one transaction, the fire in its own');
@@ -126,6 +127,6 @@ describe('policy checks in batches', () => {
   test('machines no longer in the config are skipped, the rest checked', async () => {
     await putSamples(['u-1'], '50');
     const result = await runPolicyCheckBatch(bench.ctx, [{ service: 'gone', policy: 'web_up', machine: 'u-1' }, ...refsOf(['u-1'])], hint());
-    assert.deepEqual(result, { batched: 2, alone: 0, skipped: 1, unchanged: 0, samples: 2 });
+    assert.deepEqual(result, { batched: 2, alone: 0, skipped: 1, unchanged: 0, samples: 2, decisions: [] });
   });
 });

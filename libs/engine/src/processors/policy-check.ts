@@ -149,6 +149,8 @@ export interface PolicyCheckBatchResult {
   skipped: number;
   unchanged: number;
   samples: number;
+  /** The decisions made by the machines checked alone (shown with the job in the board). */
+  decisions: (NonNullable<PolicyCheckResult['decision']> & MachineRef)[];
 }
 
 /**
@@ -159,7 +161,7 @@ export interface PolicyCheckBatchResult {
  */
 export async function runPolicyCheckBatch(ctx: EngineContext, refs: MachineRef[], hint: ReceiptHint): Promise<PolicyCheckBatchResult> {
   const config = await ctx.config.current();
-  const result: PolicyCheckBatchResult = { batched: 0, alone: 0, skipped: 0, unchanged: 0, samples: 0 };
+  const result: PolicyCheckBatchResult = { batched: 0, alone: 0, skipped: 0, unchanged: 0, samples: 0, decisions: [] };
   const live = refs.flatMap((ref) => {
     const policy = findPolicy(config, ref.policy);
     const direction = policyDirection(config, ref.service, ref.policy);
@@ -212,6 +214,7 @@ export async function runPolicyCheckBatch(ctx: EngineContext, refs: MachineRef[]
   const results = await Promise.all(alone.map((ref) => runPolicyCheck(ctx, ref, { kind: 'check', hint })));
   result.alone = alone.length;
   result.samples += results.reduce((sum, r) => sum + r.samples, 0);
+  results.forEach((r, i) => { if (r.decision) result.decisions.push({ ...alone[i]!, ...r.decision }); });
   return result;
 }
 
