@@ -49,7 +49,8 @@ export interface PolicyCheckResult {
   samples: number;
   rejected: number;
   records: string[];
-  decision?: { decisionId: string; outcome: string; instance?: string; reason?: string | null };
+  /** The decisions made for fires (one per step; several when the samples read close several windows). */
+  decisions: { decisionId: string; outcome: string; instance?: string; reason?: string | null }[];
 }
 
 /** A fire and the one decision made for it. */
@@ -73,9 +74,34 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
   const direction = policyDirection(config, ref.service, ref.policy);
   if (!findService(config, ref.service) || !policy || direction === null) {
     ctx.log.warn({ ...ref }, 'state machine no longer in the config; job skipped');
-    return { outcome: 'skipped', samples: 0, rejected: 0, records: [] };
+    return { outcome: 'skipped', samples: 0, rejected: 0, records: [], decisions: [] };
   }
+  // A step ends at its first fire (one decision per step); the samples after it are the next step's.
+  let total = await runPolicyStep(ctx, config, ref, policy, direction, event);
+  while (total.more) {
+    const next = await runPolicyStep(ctx, config, ref, policy, direction, { kind: 'check', hint: event.kind === 'check' ? event.hint : undefined });
+    total = {
+      outcome: next.outcome === 'committed' ? 'committed' : total.outcome,
+      samples: total.samples + next.samples,
+      rejected: total.rejected + next.rejected,
+      records: [...total.records, ...next.records],
+      decisions: [...total.decisions, ...next.decisions],
+      more: next.more,
+    };
+  }
+  const { more: _more, ...result } = total;
+  return result;
+}
 
+/** One step of a machine: read, run, commit (again on a conflict). `more`: it stopped at a fire with samples left. */
+async function runPolicyStep(
+  ctx: EngineContext,
+  config: DynamiteConfig,
+  ref: MachineRef,
+  policy: ScalingPolicyConfig,
+  direction: 'up' | 'down',
+  event: PolicyCheckEvent,
+): Promise<PolicyCheckResult & { more: boolean }> {
   return retryOnConflict(`state machine ${ref.service}/${ref.policy}/${ref.machine}`, async () => {
     const [machineV, cooldownV] = await Promise.all([
       ctx.store.readMachine(ref.service, ref.policy, ref.machine),
@@ -91,16 +117,13 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
     const parsed = newSamplesOf(config, stored, read, now);
     const hint = event.kind === 'check' ? event.hint ?? null : null;
     const times = await ctx.jobs.receiptsOf(parsed.map((p) => p.sample.modRevision));
-    // A fire that decides an action starts its cooldown for the rest of this step.
     const step = await stepMachineOn(ctx, config, ref, stepCtx, stored, { read, parsed, times, hint }, event.kind === 'timer' ? event.timerId : null, async (fire) => {
-      const decided = await decideFire(ctx, config, ref, policy, fire);
-      fired ??= { fire, decided };
-      return decided.decision.outcome === 'action' ? cooldownEndAfter(policy, fire.at) : null;
+      fired = { fire, decided: await decideFire(ctx, config, ref, policy, fire) };
     });
     if (step.unchanged) {
       ctx.log.debug({ ...ref, event: event.kind, read: read.samples.length, rejected: step.rejected }, 'nothing new');
       countStep(ctx, ref, step);
-      return { outcome: 'unchanged', samples: step.samples, rejected: step.rejected, records: [] } satisfies PolicyCheckResult;
+      return { outcome: 'unchanged', samples: step.samples, rejected: step.rejected, records: [], decisions: [], more: false };
     }
 
     const records = recordsOf(step.effects);
@@ -135,9 +158,8 @@ export async function runPolicyCheck(ctx: EngineContext, ref: MachineRef, event:
 
     countStep(ctx, ref, step);
     await afterCommit(ctx, ref, step.effects, records, fireRecord, scale);
-    const result: PolicyCheckResult = { outcome: 'committed', samples: step.samples, rejected: step.rejected, records: records.map((r) => r.outcome) };
-    if (fireRecord) result.decision = { decisionId: fireRecord.id, outcome: fireRecord.outcome, instance: fireRecord.action?.instance, reason: fireRecord.reason };
-    return result;
+    const decisions = fireRecord ? [{ decisionId: fireRecord.id, outcome: fireRecord.outcome, instance: fireRecord.action?.instance, reason: fireRecord.reason }] : [];
+    return { outcome: 'committed', samples: step.samples, rejected: step.rejected, records: records.map((r) => r.outcome), decisions, more: step.more };
   });
 }
 
@@ -150,7 +172,7 @@ export interface PolicyCheckBatchResult {
   unchanged: number;
   samples: number;
   /** The decisions made by the machines checked alone (shown with the job in the board). */
-  decisions: (NonNullable<PolicyCheckResult['decision']> & MachineRef)[];
+  decisions: (PolicyCheckResult['decisions'][number] & MachineRef)[];
 }
 
 /**
@@ -190,7 +212,6 @@ export async function runPolicyCheckBatch(ctx: EngineContext, refs: MachineRef[]
     let fires = false;
     const step = await stepMachineOn(ctx, config, ref, stepCtx, stored[i]!, { read: reads[i]!, parsed: parsed[i]!, times, hint }, null, async () => {
       fires = true;
-      return null;
     });
     if (fires) { alone.push(ref); continue; }
     if (step.unchanged) { countStep(ctx, ref, step); result.unchanged += 1; continue; }
@@ -214,7 +235,7 @@ export async function runPolicyCheckBatch(ctx: EngineContext, refs: MachineRef[]
   const results = await Promise.all(alone.map((ref) => runPolicyCheck(ctx, ref, { kind: 'check', hint })));
   result.alone = alone.length;
   result.samples += results.reduce((sum, r) => sum + r.samples, 0);
-  results.forEach((r, i) => { if (r.decision) result.decisions.push({ ...alone[i]!, ...r.decision }); });
+  results.forEach((r, i) => { for (const d of r.decisions) result.decisions.push({ ...alone[i]!, ...d }); });
   return result;
 }
 
@@ -234,13 +255,15 @@ function storedOrInitial(value: StoredMachine | null): StoredMachine {
  * the engine. A sample dated beyond the future tolerance cannot be that newest one: it is kept to be rejected and counted.
  */
 function newSamplesOf(config: DynamiteConfig, stored: StoredMachine, read: SamplesRead, now: number): ParsedSample[] {
-  let parsed = read.samples
+  // In the order they were written (read.samples is): "newer than the newest seen" then means the same whether the
+  // engine reads them one by one or many at once, and a step that stops at a fire can leave the rest after a cursor.
+  const parsed = read.samples
     .map((sample) => ({ sample, key: parseSampleKey(sample.key, config.etcd.metricsBasePath) }))
-    .filter((p): p is ParsedSample => p.key.ok)
-    .sort((a, b) => a.key.sample.ts - b.key.sample.ts);
+    .filter((p): p is ParsedSample => p.key.ok);
   if (stored.cursor === null && parsed.length > 1) {
     const future = (p: ParsedSample) => p.key.sample.ts > now + FUTURE_TOLERANCE_MS;
-    parsed = [...parsed.filter((p) => !future(p)).slice(-1), ...parsed.filter(future)];
+    const newest = parsed.filter((p) => !future(p)).sort((a, b) => a.key.sample.ts - b.key.sample.ts).slice(-1);
+    return parsed.filter((p) => newest.includes(p) || future(p));
   }
   return parsed;
 }
@@ -256,13 +279,16 @@ interface MachineStep {
   skipped: { reason: string; key: string; message: string }[];
   /** Nothing to commit: the same state, cursor and no effect. */
   unchanged: boolean;
+  /** The step stopped at a fire with samples left after it (past `cursor`): the next step reads them. */
+  more: boolean;
 }
 
 type StepContext = Parameters<typeof stepMachine>[2];
 
 /**
- * Runs the machine over its new samples, then over an expired timer. `onFire` is told of each fire and returns the
- * cooldown end it starts (null: none), which applies to the rest of the step.
+ * Runs the machine over its new samples, then over an expired timer, up to the first fire: one step makes at most one
+ * decision, made on the service as it is (a second fire decided on the same reads could not see the first's action).
+ * `onFire` is told of the fire.
  */
 async function stepMachineOn(
   ctx: EngineContext,
@@ -272,19 +298,18 @@ async function stepMachineOn(
   stored: StoredMachine,
   input: { read: SamplesRead; parsed: ParsedSample[]; times: (number | null)[]; hint: ReceiptHint | null },
   timerId: string | null,
-  onFire: (fire: FireEffect) => Promise<number | null>,
+  onFire: (fire: FireEffect) => Promise<void>,
 ): Promise<MachineStep> {
   const { policy, now } = stepCtx;
   let cursor = stored.cursor;
   if (input.read.lastRevision !== null && (cursor === null || BigInt(input.read.lastRevision) > BigInt(cursor))) cursor = input.read.lastRevision;
-  const out: MachineStep = { state: stored.state, cursor, effects: [], samples: 0, rejected: 0, skipped: [], unchanged: false };
-  let cooldownUntil = stepCtx.cooldownUntil;
+  const out: MachineStep = { state: stored.state, cursor, effects: [], samples: 0, rejected: 0, skipped: [], unchanged: false, more: false };
+  /** Applies a step's effects; true when one of them fired (the step ends there). */
   const apply = async (effects: MachineEffect[]) => {
     out.effects.push(...effects);
-    for (const fire of effects.filter(isFire)) {
-      const until = await onFire(fire);
-      if (until !== null) cooldownUntil = Math.max(cooldownUntil ?? 0, until);
-    }
+    const fire = effects.find(isFire);
+    if (fire) await onFire(fire);
+    return fire !== undefined;
   };
   const { hint } = input;
   for (const [i, { sample, key }] of input.parsed.entries()) {
@@ -298,7 +323,7 @@ async function stepMachineOn(
     // scheduler had seen that revision at that time), else now.
     const fromHint = hint !== null && BigInt(sample.modRevision) <= BigInt(hint.revision) ? hint.receivedAt : now;
     const receivedAt = Math.min(now, input.times[i] ?? fromHint);
-    const step = stepMachine(out.state, { kind: 'sample', sample: { tsKey: key.sample.tsKey, ts: key.sample.ts, value: value.value, receivedAt } }, { ...stepCtx, cooldownUntil });
+    const step = stepMachine(out.state, { kind: 'sample', sample: { tsKey: key.sample.tsKey, ts: key.sample.ts, value: value.value, receivedAt } }, stepCtx);
     if (step.ignored) {
       out.rejected += 1;
       if (countsRejection(config, key.sample, ref, () => true)) out.skipped.push({ reason: step.ignored, key: sample.key, message: step.message ?? `sample ${key.sample.tsKey} was not evaluated` });
@@ -306,10 +331,16 @@ async function stepMachineOn(
     }
     out.samples += 1;
     out.state = step.state;
-    await apply(step.effects);
+    if ((await apply(step.effects)) && i < input.parsed.length - 1) {
+      // Samples are in write order: every one after this is past its revision. The timer (if any) is a no-op
+      // now: this fire closed the window that was armed.
+      out.cursor = sample.modRevision;
+      out.more = true;
+      break;
+    }
   }
-  if (timerId !== null) {
-    const step = stepMachine(out.state, { kind: 'timer-expired', timerId }, { ...stepCtx, cooldownUntil });
+  if (timerId !== null && !out.more) {
+    const step = stepMachine(out.state, { kind: 'timer-expired', timerId }, stepCtx);
     out.state = step.state;
     await apply(step.effects);
   }
