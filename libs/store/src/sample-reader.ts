@@ -1,7 +1,6 @@
 import type { Etcd3 } from 'etcd3';
 import type { IKeyValue } from 'etcd3/lib/rpc';
-import { keys } from '@dynamite/domain';
-import { MAX_TXN_OPS } from './state-store';
+import { readInTransactions } from './state-store';
 
 export interface RawSample {
   /** Full etcd key. */
@@ -24,14 +23,8 @@ export async function readSamplesAfter(etcd: Etcd3, prefix: string, afterRevisio
 
 /** readSamplesAfter for many machines at once: one transaction per MAX_TXN_OPS ranges. */
 export async function readSamplesAfterEach(etcd: Etcd3, queries: { prefix: string; afterRevision: string | null }[], limit = 1000): Promise<SamplesRead[]> {
-  const chunks: (typeof queries)[] = [];
-  for (let i = 0; i < queries.length; i += MAX_TXN_OPS) chunks.push(queries.slice(i, i + MAX_TXN_OPS));
-  const answers = await Promise.all(chunks.map(async (chunk) => {
-    const ranges = chunk.map((q) => sampleRange(etcd, q.prefix, q.afterRevision, limit));
-    const res = await etcd.if(keys.root, 'Mod', '>', -1).then(...ranges).commit();
-    return chunk.map((q, i) => samplesOf(q.prefix, res.responses[i]?.response_range?.kvs ?? []));
-  }));
-  return answers.flat();
+  const read = await readInTransactions(etcd, queries, (q) => sampleRange(etcd, q.prefix, q.afterRevision, limit));
+  return read.map(({ kvs }, i) => samplesOf(queries[i]!.prefix, kvs));
 }
 
 export interface SamplesRead {

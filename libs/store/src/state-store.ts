@@ -1,4 +1,5 @@
 import { Range, type Etcd3 } from 'etcd3';
+import type { IOperation } from 'etcd3/lib/builder';
 import type { IKeyValue } from 'etcd3/lib/rpc';
 import {
   idTimePart,
@@ -504,17 +505,29 @@ export class StateStore {
  */
 export const MAX_TXN_OPS = 128;
 
-/** Reads keys in transactions of at most MAX_TXN_OPS gets; each value comes with the revision it was read at. */
-export async function readKeys(etcd: Etcd3, keyList: string[]): Promise<{ kv: IKeyValue | undefined; revision: string }[]> {
-  const chunks: string[][] = [];
-  for (let i = 0; i < keyList.length; i += MAX_TXN_OPS) chunks.push(keyList.slice(i, i + MAX_TXN_OPS));
+/**
+ * Sends many range reads at once: one transaction per MAX_TXN_OPS of them (a comparison that always holds: the
+ * transaction is only a way to send them in one round trip). Each answer comes with the revision it was read at.
+ */
+export async function readInTransactions<Q>(
+  etcd: Etcd3,
+  queries: Q[],
+  rangeOf: (query: Q) => IOperation,
+): Promise<{ kvs: IKeyValue[]; revision: string }[]> {
+  const chunks: Q[][] = [];
+  for (let i = 0; i < queries.length; i += MAX_TXN_OPS) chunks.push(queries.slice(i, i + MAX_TXN_OPS));
   const answers = await Promise.all(chunks.map(async (chunk) => {
-    // A comparison that always holds: the transaction is only a way to send many reads at once.
-    const res = await etcd.if(keys.root, 'Mod', '>', -1).then(...chunk.map((key) => etcd.get(key))).commit();
+    const res = await etcd.if(keys.root, 'Mod', '>', -1).then(...chunk.map(rangeOf)).commit();
     const revision = String(res.header.revision);
-    return chunk.map((_, i) => ({ kv: res.responses[i]?.response_range?.kvs[0], revision }));
+    return chunk.map((_, i) => ({ kvs: res.responses[i]?.response_range?.kvs ?? [], revision }));
   }));
   return answers.flat();
+}
+
+/** Reads single keys in transactions (readInTransactions); each value comes with the revision it was read at. */
+export async function readKeys(etcd: Etcd3, keyList: string[]): Promise<{ kv: IKeyValue | undefined; revision: string }[]> {
+  const read = await readInTransactions(etcd, keyList, (key) => etcd.get(key));
+  return read.map(({ kvs, revision }) => ({ kv: kvs[0], revision }));
 }
 
 function checkCursor(stored: StoredMachine, current: string): StoredMachine {
