@@ -19,7 +19,7 @@ export const MAINS: Record<string, string[]> = {
 };
 
 export const PURE_ALLOWED: Record<string, string[]> = {
-  'libs/domain': ['@dynamite/unit-files', 'js-yaml', 'zod', 'node:crypto'],
+  'libs/domain': ['@dynamite/unit-files', 'js-yaml', 'zod', 'node:crypto', 'node:zlib'],
   'libs/unit-files': ['node:crypto'],
 };
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatConfigError, loadConfig } from '@dynamite/config-loader';
-import { DURATION_MAX_MS, ENGINE_INTERVAL_MIN_MS, PORT_MAX, STORED_CONFIG_MAX_BYTES } from '@dynamite/domain';
+import { DURATION_MAX_MS, ENGINE_INTERVAL_MIN_MS, PORT_MAX, STORED_CONFIG_MAX_BYTES, encodeStoredConfig } from '@dynamite/domain';
 import { FIXTURES, ROOT, lines, runDynamite } from '../config/support';
 
 /**
@@ -30,14 +30,14 @@ const EXPECTED: Record<string, [number, string[]]> = {
     'error: Service.web.attached_service[6]: must be text (got a list)',
     'error: Service.web.attached_service[7]: must be text (got a list)',
     'error: Service.web.attached_service[8]: must be text (got a list)',
-    'error: lol5: the config is over 1 MiB (1048576 bytes) as JSON, the form stored in etcd (whose requests are limited to 1.5 MiB by default); the limit is passed in this part (an alias counts once for every use)',
+    'error: lol6: the config is over 32 MiB (33554432 bytes) as JSON; the limit is passed in this part (an alias counts once for every use)',
   ]],
   'alias-bomb-inside-root': [2, [
-    'error: Junk: the config is over 1 MiB (1048576 bytes) as JSON, the form stored in etcd (whose requests are limited to 1.5 MiB by default); the limit is passed in this part (an alias counts once for every use)',
+    'error: Junk: the config is over 32 MiB (33554432 bytes) as JSON; the limit is passed in this part (an alias counts once for every use)',
     'error: Junk: unknown key',
   ]],
   'alias-bomb-outside-root': [2, [
-    'error: lol5: the config is over 1 MiB (1048576 bytes) as JSON, the form stored in etcd (whose requests are limited to 1.5 MiB by default); the limit is passed in this part (an alias counts once for every use)',
+    'error: lol6: the config is over 32 MiB (33554432 bytes) as JSON; the limit is passed in this part (an alias counts once for every use)',
   ]],
   'alias-cycle-mapping': [2, [
     'error: loop: nests lists and mappings more than 100 levels deep, counting what aliases expand to (an alias inside its own anchor nests without end); the config could not be stored in etcd as JSON',
@@ -45,10 +45,10 @@ const EXPECTED: Record<string, [number, string[]]> = {
   'alias-cycle': [2, [
     'error: loop: nests lists and mappings more than 100 levels deep, counting what aliases expand to (an alias inside its own anchor nests without end); the config could not be stored in etcd as JSON',
   ]],
-  'aliases-just-over-1-mib': [2, [
-    'error: s2: the config is over 1 MiB (1048576 bytes) as JSON, the form stored in etcd (whose requests are limited to 1.5 MiB by default); the limit is passed in this part (an alias counts once for every use)',
+  'aliases-just-over-32-mib': [2, [
+    'error: s2: the config is over 32 MiB (33554432 bytes) as JSON; the limit is passed in this part (an alias counts once for every use)',
   ]],
-  'aliases-under-1-mib': [0, [
+  'aliases-under-32-mib': [0, [
     'warning: s0: ignored: outside the Dynamite: root',
     'warning: s1: ignored: outside the Dynamite: root',
     'warning: s2: ignored: outside the Dynamite: root',
@@ -278,7 +278,7 @@ const EXPECTED: Record<string, [number, string[]]> = {
 /** The cases that also run through the real binary. */
 const CLI_CASES = [
   'alias-bomb-outside-root', 'alias-cycle', 'nesting-101-deep', 'reconcile-interval-0.0001', 'threshold-1e309', 'period-1e-9',
-  'cooldown-1e12-minutes', 'max-instance-1e21', 'service-name-newline', 'service-name-proto', 'latin1-byte', 'aliases-under-1-mib',
+  'cooldown-1e12-minutes', 'max-instance-1e21', 'service-name-newline', 'service-name-proto', 'latin1-byte', 'aliases-under-32-mib',
 ];
 
 /** What `dynamite validate` prints on stderr, and its exit code, as apps/cli/src/commands/validate.ts makes them. */
@@ -356,7 +356,7 @@ describe('what validate accepts, run can run', () => {
         if (s.basePort !== null) assert.ok(s.basePort + s.maxInstance * s.portsPerInstance - 1 <= PORT_MAX);
       }
       // The copy the scheduler stores in etcd fits.
-      assert.ok(Buffer.byteLength(JSON.stringify(config.raw)) <= STORED_CONFIG_MAX_BYTES);
+      assert.ok(encodeStoredConfig(config.raw).length <= STORED_CONFIG_MAX_BYTES);
     });
   }
 });

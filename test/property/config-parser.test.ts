@@ -6,6 +6,7 @@ import {
   ENGINE_INTERVAL_MIN_MS,
   PORT_MAX,
   STORED_CONFIG_MAX_BYTES,
+  encodeStoredConfig,
   formatConfigError,
   parseConfig,
   parseConfigJson,
@@ -46,7 +47,7 @@ function assertWellFormed(result: ParseConfigResult): void {
     assert.ok(s.name !== '.' && s.name !== '..' && s.name !== '__proto__');
     for (const n of [s.minInstance, s.maxInstance, s.portsPerInstance]) assert.ok(Number.isInteger(n) && n >= 0 && n <= PORT_MAX);
   }
-  assert.ok(Buffer.byteLength(JSON.stringify(config.raw)) <= STORED_CONFIG_MAX_BYTES);
+  assert.ok(encodeStoredConfig(config.raw).length <= STORED_CONFIG_MAX_BYTES);
 }
 
 // Pieces of YAML, valid and not: indentation, keys the parser knows, anchors and aliases, flow collections, tags.

@@ -5,12 +5,22 @@
 
 const MiB = 1024 * 1024;
 
-/** A config file is read only up to this size (a real one is a few KB). */
-export const CONFIG_FILE_MAX_BYTES = 1 * MiB;
+/**
+ * A config file is read only up to this size: a hand-written one is a few KB, a generated one of fleet's 10,000
+ * services with two policies each about 10 MB of YAML.
+ */
+export const CONFIG_FILE_MAX_BYTES = 16 * MiB;
 
 /**
- * The config is stored in etcd as JSON (`/_dynamite/init/application_configuration`). etcd refuses requests
- * over 1.5 MiB by default (`--max-request-bytes`); the JSON must fit with room for the key and the request.
+ * The most JSON a config may be (what the engine keeps in memory and parses; YAML aliases expanded): twice the
+ * largest config of ENTRIES_MAX entries.
+ */
+export const CONFIG_JSON_MAX_BYTES = 32 * MiB;
+
+/**
+ * The config is stored in etcd in one key (`/_dynamite/init/application_configuration`): its JSON when that fits
+ * this, else gzipped (stored-config.ts), which must fit it. etcd refuses requests over 1.5 MiB by default
+ * (`--max-request-bytes`); the value must fit with room for the key and the request.
  */
 export const STORED_CONFIG_MAX_BYTES = 1 * MiB;
 export const ETCD_DEFAULT_MAX_REQUEST_BYTES = 1.5 * MiB;
@@ -36,6 +46,6 @@ export const NAME_MAX_LENGTH = 128;
 /**
  * The most services, and the most policies, one config may declare: fleet's own scale (10,000 services, each with
  * a scale-up and a scale-down policy) and no more. A few checks compare entries pairwise (overlapping port
- * ranges); these bounds keep them within a second on any file. The stored copy's 1 MiB bound usually comes first.
+ * ranges); these bounds keep them within a second on any file.
  */
 export const ENTRIES_MAX = { service: 10_000, policy: 20_000 } as const;

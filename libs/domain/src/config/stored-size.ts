@@ -1,15 +1,16 @@
 import { ROOT_PATH, joinPath, type ConfigError } from './errors';
-import { CONFIG_MAX_DEPTH, ETCD_DEFAULT_MAX_REQUEST_BYTES, STORED_CONFIG_MAX_BYTES } from './limits';
+import { CONFIG_JSON_MAX_BYTES, CONFIG_MAX_DEPTH, ETCD_DEFAULT_MAX_REQUEST_BYTES, STORED_CONFIG_MAX_BYTES } from './limits';
 import { isMapping } from './scalars';
+import { encodeStoredConfig } from './stored-config';
 
 /**
- * The config is stored in etcd as `JSON.stringify` of the whole document (as the original did), so whatever
- * is accepted must fit there: at most STORED_CONFIG_MAX_BYTES of JSON, nested at most CONFIG_MAX_DEPTH deep.
- * YAML aliases are what makes this worth checking: js-yaml shares an aliased node instead of copying it, so
- * a 1 KB "billion laughs" document loads in no time, and only turns into gigabytes (or, with an alias inside
- * its own anchor, a cycle) when it is serialized. The walk below is iterative and stops as soon as the
- * document is known to be too big or too deep; only a document that passes is serialized, to measure it
- * exactly.
+ * The config is stored in etcd from `JSON.stringify` of the whole document (as the original did; gzipped when
+ * large, stored-config.ts), so whatever is accepted must fit there: at most CONFIG_JSON_MAX_BYTES of JSON, nested at
+ * most CONFIG_MAX_DEPTH deep, and a stored value of at most STORED_CONFIG_MAX_BYTES. YAML aliases are what makes
+ * this worth checking: js-yaml shares an aliased node instead of copying it, so a 1 KB "billion laughs" document
+ * loads in no time, and only turns into gigabytes (or, with an alias inside its own anchor, a cycle) when it is
+ * serialized. The walk below is iterative and stops as soon as the document is known to be too big or too deep;
+ * only a document that passes is serialized, to measure it exactly.
  */
 export function storedSizeErrors(stored: Record<string, unknown>): ConfigError[] {
   // Parts are named as the errors name them: the keys below the `Dynamite:` root, and any key beside it.
@@ -21,7 +22,7 @@ export function storedSizeErrors(stored: Record<string, unknown>): ConfigError[]
   let total = 0;
   let largest: { name: string; size: number } | null = null;
   for (const [name, value] of parts) {
-    const measured = measureJson(value, STORED_CONFIG_MAX_BYTES - total);
+    const measured = measureJson(value, CONFIG_JSON_MAX_BYTES - total);
     if (measured.tooDeep) {
       return [{
         path: joinPath([name]),
@@ -31,7 +32,7 @@ export function storedSizeErrors(stored: Record<string, unknown>): ConfigError[]
     }
     total += measured.size + name.length + 4;
     if (largest === null || measured.size > largest.size) largest = { name, size: measured.size };
-    if (total > STORED_CONFIG_MAX_BYTES) return [tooLarge(name, 'the limit is passed in this part')];
+    if (total > CONFIG_JSON_MAX_BYTES) return [tooLarge(name, 'the limit is passed in this part')];
   }
   // The walk counts a lower bound (no escapes, one byte a character); the document is now known to be small
   // enough to serialize, so measure the JSON itself.
@@ -42,18 +43,30 @@ export function storedSizeErrors(stored: Record<string, unknown>): ConfigError[]
     // Not from YAML or JSON (a BigInt, a throwing toJSON): an object handed to parseConfigObject directly.
     return [{ path: ROOT_PATH, message: `cannot be stored in etcd as JSON: ${err instanceof Error ? err.message : String(err)}` }];
   }
-  if (largest !== null && utf8Length(json) > STORED_CONFIG_MAX_BYTES) return [tooLarge(largest.name, 'this is its largest part')];
-  return [];
+  if (largest === null) return [];
+  const jsonBytes = utf8Length(json);
+  if (jsonBytes > CONFIG_JSON_MAX_BYTES) return [tooLarge(largest.name, 'this is its largest part')];
+  if (jsonBytes <= STORED_CONFIG_MAX_BYTES) return [];
+  const storedBytes = encodeStoredConfig(stored, { json }).length;
+  if (storedBytes <= STORED_CONFIG_MAX_BYTES) return [];
+  return [{
+    path: joinPath([largest.name]),
+    message:
+      `the config is ${jsonBytes} bytes as JSON and still ${storedBytes} compressed, over the ${mib(STORED_CONFIG_MAX_BYTES)} ` +
+      `(${STORED_CONFIG_MAX_BYTES} bytes) it may take in etcd (whose requests are limited to ${mib(ETCD_DEFAULT_MAX_REQUEST_BYTES)} ` +
+      'by default); this is its largest part',
+  }];
 }
 
 function tooLarge(name: string, where: string): ConfigError {
   return {
     path: joinPath([name]),
-    message:
-      `the config is over ${STORED_CONFIG_MAX_BYTES / 1024 / 1024} MiB (${STORED_CONFIG_MAX_BYTES} bytes) as JSON, the form stored in etcd ` +
-      `(whose requests are limited to ${ETCD_DEFAULT_MAX_REQUEST_BYTES / 1024 / 1024} MiB by default); ${where} ` +
-      '(an alias counts once for every use)',
+    message: `the config is over ${mib(CONFIG_JSON_MAX_BYTES)} (${CONFIG_JSON_MAX_BYTES} bytes) as JSON; ${where} (an alias counts once for every use)`,
   };
+}
+
+function mib(bytes: number): string {
+  return `${bytes / 1024 / 1024} MiB`;
 }
 
 /**

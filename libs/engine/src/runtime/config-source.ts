@@ -1,5 +1,5 @@
 import type { Etcd3, Watcher } from 'etcd3';
-import { keys, parseConfig, type DynamiteConfig } from '@dynamite/domain';
+import { decodeStoredConfig, keys, parseConfig, type DynamiteConfig } from '@dynamite/domain';
 import { createWatch, type StateStore } from '@dynamite/store';
 
 /** A parsed config and the etcd revision it was stored at. */
@@ -72,7 +72,13 @@ export class ConfigSource {
   private accept(modRevision: string, text: string): Cached {
     if (this.cached?.modRevision === modRevision) return this.cached;
     this.counts.parses += 1;
-    const parsed = parseConfig(text, { source: keys.applicationConfiguration });
+    let json: string;
+    try {
+      json = decodeStoredConfig(text);
+    } catch (err) {
+      throw new Error(`stored configuration is invalid: ${(err as Error).message}`);
+    }
+    const parsed = parseConfig(json, { source: keys.applicationConfiguration });
     if (!parsed.ok) {
       throw new Error(`stored configuration is invalid: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
     }

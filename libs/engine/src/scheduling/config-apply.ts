@@ -1,12 +1,4 @@
-import {
-  diffConfigs,
-  formatConfigDiff,
-  isEmptyDiff,
-  keys,
-  parseConfigObject,
-  type ConfigDiff,
-  type DynamiteConfig,
-} from '@dynamite/domain';
+import { decodeStoredConfig, diffConfigs, encodeStoredConfig, formatConfigDiff, isEmptyDiff, keys, parseConfigObject, type ConfigDiff, type DynamiteConfig } from '@dynamite/domain';
 import type { UnitFileSource } from '@dynamite/config-loader';
 import { CONFLICT, retryOnConflict, type StateStore, type TemplateRecord, type Write } from '@dynamite/store';
 import pMap from 'p-map';
@@ -58,7 +50,7 @@ export async function planConfig(store: StateStore, next: ConfigToStore): Promis
   let storedProblem: string | null = null;
   if (kv) {
     try {
-      const parsed = parseConfigObject(JSON.parse(kv.value.toString('utf8')));
+      const parsed = parseConfigObject(JSON.parse(decodeStoredConfig(kv.value.toString('utf8'))));
       if (parsed.ok) stored = { config: parsed.config, revision: String(kv.mod_revision) };
       else storedProblem = `the stored config is invalid (${parsed.errors[0]!.path}: ${parsed.errors[0]!.message})`;
     } catch {
@@ -127,7 +119,7 @@ export async function storeConfig(store: StateStore, next: ConfigToStore, plan: 
     const pending = await store.etcd.get(keys.applyRequest).exec();
     const kv = pending.kvs[0];
     const earlier = kv ? parseApplyRequest(kv.value.toString('utf8')) : null;
-    const writes: Write[] = [{ put: keys.applicationConfiguration, value: JSON.stringify(next.config.raw) }];
+    const writes: Write[] = [{ put: keys.applicationConfiguration, value: encodeStoredConfig(next.config.raw) }];
     const request: ApplyRequest = {
       prune: union(earlier?.prune ?? [], prune),
       unitFiles: union(earlier?.unitFiles ?? [], unitFiles),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { findService, keys, parseConfigObject, usedPortNumbers, type DynamiteConfig } from '@dynamite/domain';
+import { decodeStoredConfig, encodeStoredConfig, findService, keys, parseConfigObject, usedPortNumbers, type DynamiteConfig } from '@dynamite/domain';
 import { loadConfig, loadConfigFromObject, type UnitFileSource } from '@dynamite/config-loader';
 import { CONFLICT, commitTemplate, retryOnConflict, type DryRunRecord, type StateStore, type TemplateRecord } from '@dynamite/store';
 import pMap from 'p-map';
@@ -57,9 +57,15 @@ export async function resolveConfig(store: StateStore, opts: { configFile?: stri
   if (text === null) {
     throw new ConfigLoadError([`no config file given (-c/--config_file) and none stored in etcd at ${keys.applicationConfiguration}`]);
   }
+  let json: string;
+  try {
+    json = decodeStoredConfig(text);
+  } catch (err) {
+    throw new ConfigLoadError([`${keys.applicationConfiguration}: ${(err as Error).message}; start with -c/--config_file to replace it`]);
+  }
   let stored: unknown;
   try {
-    stored = JSON.parse(text);
+    stored = JSON.parse(json);
   } catch {
     throw new ConfigLoadError([`${keys.applicationConfiguration}: the stored config is not JSON; start with -c/--config_file to replace it`]);
   }
@@ -73,7 +79,7 @@ export async function resolveConfig(store: StateStore, opts: { configFile?: stri
 
 function parseStored(text: string): DynamiteConfig | null {
   try {
-    const parsed = parseConfigObject(JSON.parse(text));
+    const parsed = parseConfigObject(JSON.parse(decodeStoredConfig(text)));
     return parsed.ok ? parsed.config : null;
   } catch {
     return null;
@@ -92,7 +98,7 @@ export async function writeEngineState(store: StateStore, loaded: LoadedConfig, 
   // Commits, not plain puts: a scheduler's store is fenced by its leadership.
   await store.commit([], [
     { put: keys.applicationStatus, value: recovering ? 'Recovering' : 'Initializing' },
-    ...(loaded.source === 'file' ? [{ put: keys.applicationConfiguration, value: JSON.stringify(loaded.config.raw) }] : []),
+    ...(loaded.source === 'file' ? [{ put: keys.applicationConfiguration, value: encodeStoredConfig(loaded.config.raw) }] : []),
     ...(loaded.source === 'file' && loaded.fileDigest ? [{ put: keys.configurationFileDigest, value: loaded.fileDigest }] : []),
     opts.dryRun ? { put: keys.dryRun, value: JSON.stringify(opts.dryRun) } : { del: keys.dryRun },
   ]);
