@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   AGGREGATE_MACHINE,
   machineSamplePrefix,
+  isUnderPrefixes,
   metricWatchPrefixes,
   normalizeInstanceName,
   parseRegistrationKey,
@@ -108,6 +109,20 @@ describe('machineSamplePrefix and metricWatchPrefixes', () => {
       ],
     );
     assert.deepEqual(metricWatchPrefixes(c), ['/metrics/web/rt/', '/metrics/webserver/']);
+  });
+  test('isUnderPrefixes: exactly the keys some watch prefix covers, by binary search', () => {
+    const prefixes = ['/metrics/a/', '/metrics/web/rt/', '/metrics/webserver/'];
+    const keys = ['/metrics/a/u1/cpu/1', '/metrics/web/rt/1', '/metrics/web/cpu/1', '/metrics/webserver/u/cpu/1', '/metrics/web', '/metrics/', '/metrics/z/1', '/m', '/metrics/a'];
+    for (const k of keys) assert.equal(isUnderPrefixes(prefixes, k), prefixes.some((p) => k.startsWith(p)), k);
+    assert.equal(isUnderPrefixes([], '/metrics/a/1'), false);
+  });
+  test('10,000 per-instance and 10,000 aggregated prefixes: the covered ones dropped in one pass', () => {
+    const names = Array.from({ length: 10_000 }, (_, i) => `t${String(i).padStart(5, '0')}`);
+    const c = config(
+      names.map((n) => service(n, { scaleUpPolicies: [`${n}_i`], scaleDownPolicies: [`${n}_a`] })),
+      names.flatMap((n) => [policy(`${n}_i`, { serviceType: n, metric: 'cpu' }), policy(`${n}_a`, { serviceType: n, metric: 'rt', aggregated: true })]),
+    );
+    assert.deepEqual(metricWatchPrefixes(c), names.map((n) => `/metrics/${n}/`));
   });
   test('every routable key is covered by some watch prefix', () => {
     const prefixes = metricWatchPrefixes(cfg);

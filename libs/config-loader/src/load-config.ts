@@ -18,7 +18,22 @@ export function loadConfig(opts: LoadConfigOptions): LoadResult {
       read.code === 'ENOENT' ? 'config file not found' : read.code === 'EISDIR' ? 'is a folder, not a config file' : `config file ${read.message}`;
     return { ok: false, errors: [{ path: opts.configFile, message: file === opts.configFile ? why : `${why} (${file})` }] };
   }
-  return withUnitFiles(parseConfig(read.text, { source: opts.configFile }), opts, cwd);
+  return withUnitFiles(parseFileText(file, read.text, opts.configFile), opts, cwd);
+}
+
+/**
+ * The last parse of each config file, by its text: a scheduler reads its file at start and again at each election,
+ * and parsing a config of 10,000 services takes seconds -- long enough, inside an election, for the leader's lease
+ * to expire. Unit files are read again every time (cheap). A parse result is never modified once made.
+ */
+const lastParse = new Map<string, { text: string; source: string; parsed: ParseConfigResult }>();
+
+function parseFileText(file: string, text: string, source: string): ParseConfigResult {
+  const last = lastParse.get(file);
+  if (last && last.text === text && last.source === source) return last.parsed;
+  const parsed = parseConfig(text, { source });
+  lastParse.set(file, { text, source, parsed });
+  return parsed;
 }
 
 /**

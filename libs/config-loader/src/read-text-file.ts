@@ -26,15 +26,22 @@ export function readTextFile(path: string, maxBytes: number): TextFileResult {
     if (!stat.isFile()) return { ok: false, code: null, message: `is ${kindOf(stat)}, not a regular file` };
     if (stat.size > maxBytes) return { ok: false, code: null, message: tooLarge(stat.size, maxBytes) };
     // Read at most one byte past the limit, whatever fstat said: the file may have grown since, and some
-    // regular files (in /proc) report a size of 0.
-    const buffer = Buffer.alloc(maxBytes + 1);
+    // regular files (in /proc) report a size of 0. The buffer starts at the size fstat gave and grows as needed
+    // (a buffer of the limit for every file made 10,000 unit files cost gigabytes of allocation).
+    let buffer = Buffer.allocUnsafe(Math.min(maxBytes + 1, Math.max(stat.size + 1, 4096)));
     let length = 0;
     for (;;) {
+      if (length === buffer.length) {
+        if (length === maxBytes + 1) return { ok: false, code: null, message: tooLarge(length, maxBytes, 'at least ') };
+        const grown = Buffer.allocUnsafe(Math.min(maxBytes + 1, buffer.length * 2));
+        buffer.copy(grown, 0, 0, length);
+        buffer = grown;
+      }
       const n = readSync(fd, buffer, length, buffer.length - length, null);
       if (n === 0) break;
       length += n;
-      if (length === buffer.length) return { ok: false, code: null, message: tooLarge(length, maxBytes, 'at least ') };
     }
+    if (length === maxBytes + 1) return { ok: false, code: null, message: tooLarge(length, maxBytes, 'at least ') };
     const bytes = buffer.subarray(0, length);
     try {
       return { ok: true, text: decoder.decode(bytes) };

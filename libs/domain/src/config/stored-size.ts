@@ -101,15 +101,5 @@ function measureJson(value: unknown, budget: number): { size: number; tooDeep: b
 
 /** Bytes of `text` in UTF-8 (JSON.stringify output has no lone surrogates: they come out as `\udxxx`). */
 function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
+  return Buffer.byteLength(text, 'utf8');
 }

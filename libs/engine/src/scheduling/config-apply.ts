@@ -1,4 +1,4 @@
-import { decodeStoredConfig, diffConfigs, encodeStoredConfig, formatConfigDiff, isEmptyDiff, keys, parseConfigObject, type ConfigDiff, type DynamiteConfig } from '@dynamite/domain';
+import { COMPRESSED_CONFIG_PREFIX, decodeStoredConfig, diffConfigs, encodeStoredConfig, formatConfigDiff, isEmptyDiff, keys, parseConfigObject, type ConfigDiff, type DynamiteConfig } from '@dynamite/domain';
 import type { UnitFileSource } from '@dynamite/config-loader';
 import { CONFLICT, retryOnConflict, type StateStore, type TemplateRecord, type Write } from '@dynamite/store';
 import pMap from 'p-map';
@@ -145,13 +145,25 @@ export function parseApplyRequest(text: string): ApplyRequest | null {
   }
 }
 
-/** The config the leader applied last: its revision (what `dynamite apply` waits for) and the config itself. */
+/**
+ * The record of the config the leader applied last (`/_dynamite/init/applied_configuration`): its revision (what
+ * `dynamite apply` waits for) and the config, as JSON -- or, when that is over what one etcd value may take, in the
+ * stored config's compressed form (`compressedConfig`).
+ */
+export function appliedConfigValue(revision: string, raw: unknown): string {
+  const stored = encodeStoredConfig(raw);
+  if (stored.startsWith(COMPRESSED_CONFIG_PREFIX)) return JSON.stringify({ revision, compressedConfig: stored });
+  return `{"revision":${JSON.stringify(revision)},"config":${stored}}`;
+}
+
+/** The config the leader applied last: its revision and the config itself. */
 export async function readAppliedConfig(store: StateStore): Promise<{ revision: string; config: DynamiteConfig } | null> {
   const text = await store.getString(keys.appliedConfiguration);
   if (text === null) return null;
   try {
-    const value = JSON.parse(text) as { revision?: unknown; config?: unknown };
-    const parsed = parseConfigObject(value.config);
+    const value = JSON.parse(text) as { revision?: unknown; config?: unknown; compressedConfig?: unknown };
+    const raw = typeof value.compressedConfig === 'string' ? JSON.parse(decodeStoredConfig(value.compressedConfig)) : value.config;
+    const parsed = parseConfigObject(raw);
     return typeof value.revision === 'string' && parsed.ok ? { revision: value.revision, config: parsed.config } : null;
   } catch {
     return null;

@@ -17,7 +17,7 @@ import type { EngineContext, FleetClientOptions } from '../runtime/context';
 import { useConfiguredFleetEndpoint } from '../runtime/context';
 import { reconcile } from '../processors/reconcile';
 import { controlsOf, scaleCommitFor, toRecordedInstances } from '../processors/scale-decision';
-import { parseApplyRequest, readAppliedConfig, type ApplyRequest } from './config-apply';
+import { appliedConfigValue, parseApplyRequest, readAppliedConfig, type ApplyRequest } from './config-apply';
 
 /**
  * Hot reload, the leader's side: a config stored anew (`dynamite apply`, a SIGHUP, a scheduler started with a changed
@@ -88,7 +88,7 @@ export async function settleConfig(ctx: EngineContext, next: ConfigAtRevision, o
 
 /** Notes the config as applied: the next change is compared with it, and `dynamite apply` stops waiting. */
 export async function markApplied(store: StateStore, next: ConfigAtRevision): Promise<void> {
-  await store.commit([], [{ put: keys.appliedConfiguration, value: JSON.stringify({ revision: next.modRevision, config: next.config.raw }) }]);
+  await store.commit([], [{ put: keys.appliedConfiguration, value: appliedConfigValue(next.modRevision, next.config.raw) }]);
 }
 
 /** Dropped pairs lose their machines and cooldown; restarted pairs their machines. Armed timers are cancelled. */
