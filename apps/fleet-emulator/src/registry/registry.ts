@@ -41,15 +41,23 @@ export class Registry extends EventEmitter {
     super();
   }
 
+  /** Names in byte order, kept between changes of the set of names: every reconcile pass reads them. */
+  private sortedNames: string[] | null = null;
+
   /** Units sorted by name (byte order, as fleet lists them). */
   sortedUnits(): RegistryUnit[] {
-    return [...this.units.values()].sort((a, b) => compareBytes(a.name, b.name));
+    // `units` may also be filled directly (a state dir at start): a count that differs means names changed.
+    if (this.sortedNames === null || this.sortedNames.length !== this.units.size) {
+      this.sortedNames = [...this.units.keys()].sort(compareBytes);
+    }
+    return this.sortedNames.map((name) => this.units.get(name)!);
   }
 
   /** Creates or replaces a unit. A replaced unit keeps its machine, like fleet's separate target key. */
   put(unit: RegistryUnit): void {
     const before = this.units.get(unit.name);
     this.units.set(unit.name, unit);
+    if (!before) this.sortedNames = null;
     if (!before) this.history.add(unit.name, 'created');
     else if (before.hash !== unit.hash) this.history.add(unit.name, 'replaced');
     if (unit.desiredState === 'inactive') this.schedule.delete(unit.name);
@@ -66,7 +74,10 @@ export class Registry extends EventEmitter {
   }
 
   destroy(name: string): void {
-    if (this.units.delete(name)) this.history.add(name, 'destroyed');
+    if (this.units.delete(name)) {
+      this.sortedNames = null;
+      this.history.add(name, 'destroyed');
+    }
     this.schedule.delete(name);
     this.changed();
   }
