@@ -182,9 +182,16 @@ export class Cluster {
     return this.registry.sortedUnits().map((unit) => this.schemaUnit(unit, true));
   }
 
-  unitStates(): UnitStateRecord[] {
+  /** Every published unit state, or those of one unit (a look-up per agent, not a sort of every state). */
+  unitStates(name?: string): UnitStateRecord[] {
     const states: UnitStateRecord[] = [];
-    for (const agent of this.agents.values()) states.push(...agent.states());
+    for (const agent of this.agents.values()) {
+      if (name === undefined) states.push(...agent.states());
+      else {
+        const state = agent.state(name);
+        if (state) states.push(state);
+      }
+    }
     return states.sort((a, b) => compareBytes(a.name, b.name) || compareBytes(a.machineID, b.machineID));
   }
 
