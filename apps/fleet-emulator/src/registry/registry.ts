@@ -87,11 +87,18 @@ export class Registry extends EventEmitter {
   }
 }
 
-/** Go's string comparison: byte order of the UTF-8 encoding. */
+/**
+ * Go's string comparison: byte order of the UTF-8 encoding. That is code point order, which UTF-16 code units
+ * share as long as neither differing unit is a surrogate or above (>= 0xD800): only then are the strings encoded.
+ */
 export function compareBytes(a: string, b: string): number {
   if (a === b) return 0;
-  if (ASCII.test(a) && ASCII.test(b)) return a < b ? -1 : 1;
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length < b.length ? -1 : 1;
+  const x = a.charCodeAt(i);
+  const y = b.charCodeAt(i);
+  if (x < 0xd800 && y < 0xd800) return x < y ? -1 : 1;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
-
-const ASCII = /^[\x00-\x7f]*$/;
