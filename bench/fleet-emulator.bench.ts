@@ -15,7 +15,8 @@ import { freePort, waitForPort } from '../test/support/ports';
  *
  * `--units N` instead runs `dynamite fleet-emulator` as its own process (3 machines, agent lag 0, as the scale
  * bench does) and creates+launches N units 64 PUTs in flight (the engine's action concurrency): the slowest PUT,
- * the time until every unit runs, the emulator's CPU idle with N units, a PUT's latency then, and the time a
+ * the time until every unit runs, the emulator's CPU idle with N units, a PUT's latency then, 100 more units
+ * launched one PUT at a time then waited for (the scale bench's plain loop), and the time a
  * SIGTERM takes to stop it all (every unit process gone). `--cpu-prof DIR` writes the emulator's V8 CPU profile.
  */
 
@@ -187,6 +188,19 @@ export async function runProcess(units: number, cpuProfDir?: string): Promise<Re
     idlePutMs.sort((a, b) => a - b);
     putMs.sort((a, b) => a - b);
 
+    // The scale bench's plain loop: 100 more units created+launched one PUT at a time, then a wait for all.
+    const sequentialStarted = performance.now();
+    for (let i = 0; i < 100; i++) {
+      const res = await request(port, 'PUT', `/fleet/v1/units/seq-${i}.service`, body('launched'));
+      if (res.status !== 201) throw new Error(`PUT seq-${i}: ${res.status} ${res.body}`);
+    }
+    for (;;) {
+      const states = await collect(port, '/fleet/v1/state', 'states');
+      if (states.filter((s: any) => s.systemdSubState === 'running').length >= units + 100) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const sequentialPerS = 100 / ((performance.now() - sequentialStarted) / 1000);
+
     const stopStarted = performance.now();
     process.kill(child.pid!, 'SIGTERM');
     await exited;
@@ -202,6 +216,7 @@ export async function runProcess(units: number, cpuProfDir?: string): Promise<Re
       idle_cpu_core: round(idleCore),
       idle_put_median_ms: round(percentile(idlePutMs, 0.5)),
       idle_put_max_ms: round(idlePutMs[idlePutMs.length - 1]),
+      sequential_launch_per_s: round(sequentialPerS),
       sigterm_stop_s: round(stopSeconds),
       unit_processes_left: processesRunning(sleepArgv).length,
     };
