@@ -1,7 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { opt, processRunning, startTestFleet, type TestFleet } from './support';
+import { opt, processRunning, startTestFleet, within, type TestFleet } from './support';
 
 /**
  * Unit processes are started by the emulator's spawner process (a child that forks and execs, so the emulator's
@@ -123,4 +124,34 @@ test('the spawner killed: its units lose their processes and say so, and the nex
   assert.equal(spawnerPids().filter((pid) => pid !== spawner).length, 1);
   await fleet.del('once.service');
   await fleet.del('again.service');
+});
+
+test('a process that exits with units running: the spawner kills them and exits quietly', async () => {
+  // The units write all the time: the spawner's reports of their output and exits find the channel closed.
+  const script = `
+    const { startFleetEmulator } = require(${JSON.stringify(require.resolve('@dynamite/fleet-emulator'))});
+    (async () => {
+      const emulator = await startFleetEmulator({ agentLagMs: 0 });
+      const body = JSON.stringify({ desiredState: 'launched', options: [{ section: 'Service', name: 'ExecStart', value: '/bin/sh -c "while :; do echo up; sleep 0.01; done"' }] });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => fetch(emulator.url + '/fleet/v1/units/exiting-' + i + '.service', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body })));
+      for (;;) {
+        const states = (await (await fetch(emulator.url + '/fleet/v1/state')).json()).states ?? [];
+        if (states.filter((s) => s.systemdSubState === 'running').length === 20) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      process.stdout.write(require('node:child_process').execSync('pgrep -x node -P ' + process.pid).toString());
+      process.exit(0);
+    })();
+  `;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+  // The spawner inherits the process's stderr: this pipe closes when both are gone.
+  const stderrClosed = new Promise<void>((resolve) => child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); }).on('close', () => resolve()));
+  await within(30_000, 'the process and its spawner gone', stderrClosed);
+  assert.equal(stderr, '');
+  const spawner = Number(stdout.trim());
+  assert.ok(spawner > 0, `spawner pid printed: ${stdout}`);
+  assert.equal(processRunning(spawner), false);
 });

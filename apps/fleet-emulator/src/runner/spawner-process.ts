@@ -52,11 +52,16 @@ function start(request: SpawnerRequest): void {
   });
 }
 
-for (const signal of ['SIGINT', 'SIGHUP'] as const) process.on(signal, () => undefined);
-process.on('message', (request: SpawnerRequest) => start(request));
-process.on('disconnect', () => {
+/** The emulator is gone: nothing it started may outlive it. */
+function orphaned(): void {
   for (const pgid of groups) {
     try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ }
   }
   process.exit(0);
-});
+}
+
+for (const signal of ['SIGINT', 'SIGHUP'] as const) process.on(signal, () => undefined);
+process.on('message', (request: SpawnerRequest) => start(request));
+process.on('disconnect', orphaned);
+// A send that finds the channel closed (EPIPE) may come before the disconnect event.
+process.on('error', orphaned);
