@@ -99,6 +99,8 @@ export class UnitRuntime {
     if (!this.config.runnable || this.config.loadError !== null) return;
     if (this.stopping) { this.startAgain = true; return; }
     if (['start-pre', 'start', 'start-post', 'running', 'exited', 'auto-restart'].includes(this.phaseValue)) return;
+    // A simple service is still 'dead' while its main process is being spawned: that start is under way.
+    if (this.spawning.size > 0) return;
     this.beginStart();
   }
 
