@@ -77,6 +77,17 @@ test('unit processes, and what they started, do not outlive an emulator that is 
     });
     pids.push(Number(fs.readFileSync(childPidFile, 'utf8').trim()));
     for (const pid of pids) assert.ok(processRunning(pid), `pid ${pid} runs`);
+    // The emulator's spawner process (which started the units) goes too.
+    const spawner = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).find((pid) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === emulator.child.pid && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('spawner-process.js');
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(spawner !== undefined, 'the emulator has a spawner process');
+    pids.push(spawner);
 
     emulator.child.kill('SIGKILL');
     assert.equal(await within(10_000, 'exit after SIGKILL', emulator.exited), 'SIGKILL');

@@ -112,8 +112,8 @@ export class Cluster {
     if (this.stopped) return;
     this.startedPasses++;
     reconcileSchedule(this.registry, this.machines);
-    const targets = this.agentTargets();
-    if (this.options.agentLagMs === 0) return this.reconcileAgents(targets);
+    if (this.options.agentLagMs === 0) return this.reconcileAgents(this.agentTargets(false));
+    const targets = this.agentTargets(true);
     // Timers of equal delay fire in the order they were set, so the agents see the passes in order.
     const timer = setTimeout(() => {
       this.timers.delete(timer);
@@ -123,11 +123,14 @@ export class Cluster {
     this.timers.add(timer);
   }
 
-  /** What each machine should hold now, copied: the registry updates desiredState in place. */
-  private agentTargets(): AgentTargets {
+  /**
+   * What each machine should hold now; copied when the agents act later (the registry updates desiredState in
+   * place), not when they act in this pass.
+   */
+  private agentTargets(copy: boolean): AgentTargets {
     const targets: AgentTargets = new Map();
     for (const [machineId, view] of machineViews(this.registry, this.machines)) {
-      targets.set(machineId, new Map([...view.units].map(([name, unit]) => [name, { ...unit }])));
+      targets.set(machineId, copy ? new Map([...view.units].map(([name, unit]) => [name, { ...unit }])) : view.units);
     }
     return targets;
   }
@@ -179,9 +182,16 @@ export class Cluster {
     return this.registry.sortedUnits().map((unit) => this.schemaUnit(unit, true));
   }
 
-  unitStates(): UnitStateRecord[] {
+  /** Every published unit state, or those of one unit (a look-up per agent, not a sort of every state). */
+  unitStates(name?: string): UnitStateRecord[] {
     const states: UnitStateRecord[] = [];
-    for (const agent of this.agents.values()) states.push(...agent.states());
+    for (const agent of this.agents.values()) {
+      if (name === undefined) states.push(...agent.states());
+      else {
+        const state = agent.state(name);
+        if (state) states.push(state);
+      }
+    }
     return states.sort((a, b) => compareBytes(a.name, b.name) || compareBytes(a.machineID, b.machineID));
   }
 

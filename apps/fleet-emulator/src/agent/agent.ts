@@ -69,14 +69,23 @@ export class Agent {
   }
 
   states(): UnitStateRecord[] {
-    return [...this.local.values()].map((local) => ({
+    return [...this.local.values()].map((local) => this.record(local));
+  }
+
+  state(name: string): UnitStateRecord | null {
+    const local = this.local.get(name);
+    return local ? this.record(local) : null;
+  }
+
+  private record(local: LocalUnit): UnitStateRecord {
+    return {
       name: local.name,
       hash: local.hash,
       machineID: this.machineId,
       systemdLoadState: local.runtime.loadState,
       systemdActiveState: local.runtime.activeState,
       systemdSubState: local.runtime.subState,
-    }));
+    };
   }
 
   /** The main process id of a loaded unit, if it runs (for tests and the journal view). */

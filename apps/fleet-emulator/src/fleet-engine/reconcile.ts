@@ -1,6 +1,6 @@
 import type { MachineSet } from '../registry/machines';
 import type { Registry, RegistryUnit } from '../registry/registry';
-import { conflictOn, metadataMatches, replacedOn, unableToRun, type MachineView } from './placement';
+import { addToView, conflictOn, emptyView, metadataMatches, removeFromView, replacedOn, unableToRun, type MachineView } from './placement';
 
 /**
  * Builds every machine's view from the registry: scheduled non-global units first, then global units (in
@@ -9,18 +9,18 @@ import { conflictOn, metadataMatches, replacedOn, unableToRun, type MachineView 
  */
 export function machineViews(registry: Registry, machines: MachineSet): Map<string, MachineView> {
   const views = new Map<string, MachineView>();
-  for (const machine of machines.all()) views.set(machine.id, { id: machine.id, metadata: machines.metadata(machine.id), units: new Map() });
+  for (const machine of machines.all()) views.set(machine.id, emptyView(machine.id, machines.metadata(machine.id)));
   for (const [name, machineId] of registry.schedule) {
     const unit = registry.units.get(name);
     const view = views.get(machineId);
-    if (unit && view && unit.desiredState !== 'inactive') view.units.set(name, unit);
+    if (unit && view && unit.desiredState !== 'inactive') addToView(view, unit);
   }
   const globals = registry.sortedUnits().filter((u) => u.requirements.global && !u.isTemplate && u.desiredState !== 'inactive');
   for (const view of views.values()) {
     for (const unit of globals) {
       if (!metadataMatches(view.metadata, unit.requirements.metadata)) continue;
       if (conflictOn(view, unit) !== null) continue;
-      view.units.set(unit.name, unit);
+      addToView(view, unit);
     }
   }
   return views;
@@ -42,7 +42,10 @@ export function reconcileSchedule(registry: Registry, machines: MachineSet): boo
   const unschedule = (name: string) => {
     const machineId = registry.schedule.get(name);
     registry.schedule.delete(name);
-    if (machineId !== undefined) views.get(machineId)?.units.delete(name);
+    if (machineId !== undefined) {
+      const view = views.get(machineId);
+      if (view) removeFromView(view, name);
+    }
     changed = true;
   };
 
@@ -64,7 +67,7 @@ export function reconcileSchedule(registry: Registry, machines: MachineSet): boo
       if (!target) continue;
       for (const replaced of replacedOn(target, unit)) unschedule(replaced);
       registry.schedule.set(unit.name, target.id);
-      target.units.set(unit.name, unit);
+      addToView(target, unit);
       placed = true;
       changed = true;
     }

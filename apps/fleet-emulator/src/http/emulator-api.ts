@@ -110,7 +110,7 @@ export function handleEmulatorApi(
       }
       return reply(res, 200, { unit: name, entries });
     }
-    const states = deps.cluster.unitStates().filter((s) => s.name === name).map((s) => ({ ...s, pid: deps.cluster.mainPid(name, s.machineID) }));
+    const states = deps.cluster.unitStates(name).map((s) => ({ ...s, pid: deps.cluster.mainPid(name, s.machineID) }));
     const unit = deps.cluster.registry.units.get(name);
     if (!unit && states.length === 0) return error(res, 404, 'unit does not exist');
     return reply(res, 200, { name, desiredState: unit?.desiredState, currentState: unit ? deps.cluster.currentState(name) : undefined, hash: unit?.hash, machines: states });

@@ -166,14 +166,14 @@ export class FleetApi {
     if (!token) return;
     const machineID = req.query.get('machineID')?.[0] ?? '';
     const unitName = req.query.get('unitName')?.[0] ?? '';
-    const states = this.cluster.unitStates().filter((s) => (machineID === '' || s.machineID === machineID) && (unitName === '' || s.name === unitName));
+    const states = this.cluster.unitStates(unitName === '' ? undefined : unitName).filter((s) => machineID === '' || s.machineID === machineID);
     const page = pageOf(states, token);
     sendJson(res, 200, { nextPageToken: page.next ?? undefined, states: page.items.length ? page.items.map(stateJson) : undefined });
   }
 
   /** Q3: fleet v1.0.0 panics when there is no state; the emulator answers the 404 the code meant. */
   private getState(name: string, res: http.ServerResponse): void {
-    const state = this.cluster.unitStates().find((s) => s.name === name);
+    const state = this.cluster.unitStates(name)[0];
     if (!state) return sendError(res, 404, 'unit state does not exist');
     sendJson(res, 200, stateJson(state));
   }

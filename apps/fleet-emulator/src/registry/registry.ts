@@ -41,15 +41,23 @@ export class Registry extends EventEmitter {
     super();
   }
 
+  /** Names in byte order, kept between changes of the set of names: every reconcile pass reads them. */
+  private sortedNames: string[] | null = null;
+
   /** Units sorted by name (byte order, as fleet lists them). */
   sortedUnits(): RegistryUnit[] {
-    return [...this.units.values()].sort((a, b) => compareBytes(a.name, b.name));
+    // `units` may also be filled directly (a state dir at start): a count that differs means names changed.
+    if (this.sortedNames === null || this.sortedNames.length !== this.units.size) {
+      this.sortedNames = [...this.units.keys()].sort(compareBytes);
+    }
+    return this.sortedNames.map((name) => this.units.get(name)!);
   }
 
   /** Creates or replaces a unit. A replaced unit keeps its machine, like fleet's separate target key. */
   put(unit: RegistryUnit): void {
     const before = this.units.get(unit.name);
     this.units.set(unit.name, unit);
+    if (!before) this.sortedNames = null;
     if (!before) this.history.add(unit.name, 'created');
     else if (before.hash !== unit.hash) this.history.add(unit.name, 'replaced');
     if (unit.desiredState === 'inactive') this.schedule.delete(unit.name);
@@ -66,7 +74,10 @@ export class Registry extends EventEmitter {
   }
 
   destroy(name: string): void {
-    if (this.units.delete(name)) this.history.add(name, 'destroyed');
+    if (this.units.delete(name)) {
+      this.sortedNames = null;
+      this.history.add(name, 'destroyed');
+    }
     this.schedule.delete(name);
     this.changed();
   }
@@ -76,11 +87,18 @@ export class Registry extends EventEmitter {
   }
 }
 
-/** Go's string comparison: byte order of the UTF-8 encoding. */
+/**
+ * Go's string comparison: byte order of the UTF-8 encoding. That is code point order, which UTF-16 code units
+ * share as long as neither differing unit is a surrogate or above (>= 0xD800): only then are the strings encoded.
+ */
 export function compareBytes(a: string, b: string): number {
   if (a === b) return 0;
-  if (ASCII.test(a) && ASCII.test(b)) return a < b ? -1 : 1;
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length < b.length ? -1 : 1;
+  const x = a.charCodeAt(i);
+  const y = b.charCodeAt(i);
+  if (x < 0xd800 && y < 0xd800) return x < y ? -1 : 1;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
-
-const ASCII = /^[\x00-\x7f]*$/;

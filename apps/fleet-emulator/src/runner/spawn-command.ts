@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { substituteEnvironment, type ExecCommand } from './command-line';
 import { trackGroup, untrackGroup, groupAlive } from './process-groups';
+import { spawnChild } from './spawner';
 
 export interface ExitResult {
   code: number | null;
@@ -57,42 +57,21 @@ export function resolveProgram(word: string, env: Record<string, string>, cwd: s
 }
 
 /**
- * Starts one command line in its own process group. A command that cannot start resolves at once with
- * systemd's exit status and the reason.
+ * Starts one command line in its own process group, through the spawner process (the emulator's event loop does
+ * not wait for the fork and exec). A command that cannot start resolves with systemd's exit status and the reason.
  */
-export function spawnCommand(command: ExecCommand, options: SpawnOptions): SpawnedCommand | ExitResult {
+export async function spawnCommand(command: ExecCommand, options: SpawnOptions): Promise<SpawnedCommand | ExitResult> {
   const argv = command.noEnvironment ? command.words : substituteEnvironment(command.words, options.env);
   if (argv.length === 0) return { code: EXIT_EXEC, signal: null, error: `empty command line after substitution: ${command.text}` };
   const program = resolveProgram(argv[0], options.env, options.cwd);
   if (program === null) return { code: EXIT_EXEC, signal: null, error: `Failed to locate executable ${argv[0]}: No such file or directory` };
-  let child;
-  try {
-    child = spawn(program, argv.slice(1), {
-      argv0: command.argv0 ?? argv[0],
-      cwd: options.cwd,
-      env: options.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  } catch (err) {
-    return { code: EXIT_EXEC, signal: null, error: `Failed to execute ${program}: ${(err as Error).message}` };
-  }
+  const child = await spawnChild({ file: program, args: argv.slice(1), argv0: command.argv0 ?? argv[0], cwd: options.cwd, env: options.env }, options.stdout, options.stderr);
+  if ('error' in child) return { code: EXIT_EXEC, signal: null, error: `Failed to execute ${program}: ${child.error}` };
   const pid = child.pid;
-  if (pid === undefined) {
-    // The spawn failed asynchronously (e.g. EACCES); the error event follows.
-    return { code: EXIT_EXEC, signal: null, error: `Failed to execute ${program}` };
-  }
   trackGroup(pid);
-  child.stdout!.on('data', (chunk: Buffer) => options.stdout.write(chunk));
-  child.stdout!.on('end', () => options.stdout.end());
-  child.stderr!.on('data', (chunk: Buffer) => options.stderr.write(chunk));
-  child.stderr!.on('end', () => options.stderr.end());
-  const exited = new Promise<ExitResult>((resolve) => {
-    child.once('error', (err) => resolve({ code: EXIT_EXEC, signal: null, error: `Failed to execute ${program}: ${err.message}` }));
-    child.once('exit', (code, signal) => {
-      if (!groupAlive(pid)) untrackGroup(pid);
-      resolve({ code, signal });
-    });
+  const exited = child.exited.then((result): ExitResult => {
+    if (!groupAlive(pid)) untrackGroup(pid);
+    return { code: result.code, signal: result.signal, ...(result.error !== undefined ? { error: result.error } : {}) };
   });
   return { pid, exited };
 }

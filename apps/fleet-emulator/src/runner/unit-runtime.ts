@@ -4,7 +4,7 @@ import type { Journal } from './journal';
 import { processEnvironment, specifierContext, workingDirectory } from './process-environment';
 import { aliveGroups, groupAlive, signalGroup, untrackGroup } from './process-groups';
 import { serviceConfig, type ServiceConfig } from './service-config';
-import { EXIT_CHDIR, spawnCommand, type ExitResult } from './spawn-command';
+import { EXIT_CHDIR, spawnCommand, type ExitResult, type SpawnedCommand } from './spawn-command';
 
 /** Where a service is in systemd's life cycle; each maps to an ActiveState/SubState pair. */
 export type Phase =
@@ -59,6 +59,8 @@ export class UnitRuntime {
   private readonly groups = new Set<number>();
   /** Exit promises of the processes we spawned and that have not been reaped yet. */
   private readonly exits = new Map<number, Promise<ExitResult>>();
+  /** Spawns asked of the spawner process and not answered yet. */
+  private readonly spawning = new Set<Promise<unknown>>();
   private mainPid: number | null = null;
   private mainResult: ExitResult | null = null;
   private stopping: Promise<void> | null = null;
@@ -97,6 +99,8 @@ export class UnitRuntime {
     if (!this.config.runnable || this.config.loadError !== null) return;
     if (this.stopping) { this.startAgain = true; return; }
     if (['start-pre', 'start', 'start-post', 'running', 'exited', 'auto-restart'].includes(this.phaseValue)) return;
+    // A simple service is still 'dead' while its main process is being spawned: that start is under way.
+    if (this.spawning.size > 0) return;
     this.beginStart();
   }
 
@@ -109,7 +113,7 @@ export class UnitRuntime {
       this.restartTimer = null;
     }
     if (this.phaseValue === 'auto-restart') { this.generation++; this.setPhase('dead'); }
-    if (this.groups.size === 0 && (this.phaseValue === 'dead' || this.phaseValue === 'failed')) return Promise.resolve();
+    if (this.groups.size === 0 && this.spawning.size === 0 && (this.phaseValue === 'dead' || this.phaseValue === 'failed')) return Promise.resolve();
     const started = ['running', 'exited', 'start-post'].includes(this.phaseValue);
     const generation = ++this.generation;
     this.stopping = this.stopSequence(generation, started, 'requested').finally(() => {
@@ -158,12 +162,17 @@ export class UnitRuntime {
 
     const command = config.execStart[0];
     this.log(`Starting: ${command.text}`);
-    const spawned = spawnCommand(command, this.spawnOptions(env, cwd));
+    const spawned = await this.spawn(command, env, cwd);
+    if (generation !== this.generation) {
+      // A stop came while it was being started: stopSequence waited for this spawn and signals its group, but
+      // not with KillMode=process, which signals the main process alone (never recorded: it is stale).
+      if ('pid' in spawned && this.config.killMode === 'process') signalGroup(spawned.pid, this.config.killSignal);
+      return;
+    }
     if (!('pid' in spawned)) {
       this.log(describe(spawned));
       return this.afterExit(generation, spawned, false);
     }
-    this.track(spawned.pid, spawned.exited);
     this.mainPid = spawned.pid;
     void spawned.exited.then((result) => this.onMainExit(generation, spawned.pid, command, result));
     if (!(await this.runStartPost(generation, { ...env, MAINPID: String(spawned.pid) }, cwd))) return;
@@ -249,6 +258,8 @@ export class UnitRuntime {
     const cwd = this.workingDirectory() ?? '/';
     const timeoutMs = this.config.timeoutStopMs ?? this.ctx.defaultStopTimeoutMs;
     let outcome: Outcome = reason === 'requested' ? 'success' : reason;
+    // What is being started now is signalled with the rest.
+    while (this.spawning.size > 0) await Promise.all(this.spawning);
 
     if (started && this.config.execStop.length > 0) {
       this.setPhase('stop');
@@ -295,10 +306,19 @@ export class UnitRuntime {
     this.setPhase(outcome === 'success' ? 'dead' : 'failed');
   }
 
-  private track(pid: number, exited: Promise<ExitResult>): void {
-    this.groups.add(pid);
-    this.exits.set(pid, exited);
-    void exited.then(() => this.exits.delete(pid));
+  /** Starts a command and tracks its group; a stop waits for the spawns in flight before it signals. */
+  private spawn(command: ExecCommand, env: Record<string, string>, cwd: string): Promise<SpawnedCommand | ExitResult> {
+    const spawning = spawnCommand(command, this.spawnOptions(env, cwd)).then((spawned) => {
+      if ('pid' in spawned) {
+        this.groups.add(spawned.pid);
+        this.exits.set(spawned.pid, spawned.exited);
+        void spawned.exited.then(() => this.exits.delete(spawned.pid));
+      }
+      return spawned;
+    });
+    this.spawning.add(spawning);
+    void spawning.finally(() => this.spawning.delete(spawning));
+    return spawning;
   }
 
   private killTargets(): number[] {
@@ -327,12 +347,11 @@ export class UnitRuntime {
   /** Runs a control process (ExecStartPre, ExecStop, ...) to completion; kills it after `timeoutMs`. */
   private async runControl(command: ExecCommand, env: Record<string, string>, cwd: string, timeoutMs = Infinity): Promise<ExitResult> {
     this.log(`Running: ${command.text}`);
-    const spawned = spawnCommand(command, this.spawnOptions(env, cwd));
+    const spawned = await this.spawn(command, env, cwd);
     if (!('pid' in spawned)) {
       this.log(describe(spawned));
       return spawned;
     }
-    this.track(spawned.pid, spawned.exited);
     let timer: NodeJS.Timeout | null = null;
     if (Number.isFinite(timeoutMs)) {
       timer = setTimeout(() => {
