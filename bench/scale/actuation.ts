@@ -20,7 +20,7 @@ export async function plainLoopRate(stack: ScaleStack, count: number): Promise<n
   }, 600_000, `${count} plain units active`, 100);
   const rate = count / ((Date.now() - started) / 1000);
   for (const name of names) await stack.fleet.destroyUnit(name);
-  await until(async () => ((await stack.fleet.listUnits()).some((u) => u.name.startsWith('plain')) ? null : true), 120_000, 'plain units gone', 500);
+  await until(async () => ((await stack.fleet.listUnits()).some((u) => u.name.startsWith('plain')) ? null : true), 120_000, 'plain units gone', 200);
   return rate;
 }
 
@@ -40,7 +40,7 @@ export async function engineActionRate(stack: ScaleStack, count: number, restart
     const list = Object.values(await stack.etcd.getAll().prefix(keys.actionsPrefix).json()) as ActionRecord[];
     const mine = list.filter((a) => a.createdAt >= since && a.kind === 'scale_up');
     return mine.length >= count && mine.every((a) => a.status === 'done') ? mine : null;
-  }, 600_000, `${count} scale ups done`, 500);
+  }, 600_000, `${count} scale ups done`, 200);
   const first = Math.min(...actions.map((a) => a.createdAt));
   const last = Math.max(...actions.map((a) => a.finishedAt ?? a.createdAt));
   // Requests fleet received about the new instances' units (the emulator counts them per unit and method).

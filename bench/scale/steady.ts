@@ -62,7 +62,7 @@ export async function warmUp(stack: ScaleStack, machines: Machine[]): Promise<vo
   for (let i = 0; i < machines.length; i += 200) {
     await Promise.all(machines.slice(i, i + 200).map((m) => stack.etcd.put(`/metrics/${m.serviceType}/${m.uuid}/cpu_user/${new Date().toISOString()}`).value('50')));
   }
-  await until(async () => Number(await stack.etcd.getAll().prefix('/_dynamite/policy/').count()) >= machines.length * 2, 300_000, 'a state machine for every machine and policy', 500);
+  await until(async () => Number(await stack.etcd.getAll().prefix('/_dynamite/policy/').count()) >= machines.length * 2, 300_000, 'a state machine for every machine and policy', 200);
 }
 
 /** Ingestion: the writers' raw rate into an unwatched prefix, then into the watched one while the engine evaluates. */
