@@ -212,6 +212,18 @@ export class StateStore {
    * template's service would have: `<service>@<port>.service` (or its unit file), with its own attached units.
    */
   async readService(service: string, opts: { machinesOf?: string[] } = {}): Promise<ServiceRecords> {
+    return (await this.readServiceWith(service, opts)).records;
+  }
+
+  /** An action and its service's records, in one transaction (what a fleet action is checked against). */
+  async readActionAndService(service: string, decisionId: string): Promise<{ action: Versioned<ActionRecord>; records: ServiceRecords }> {
+    const { records, extra } = await this.readServiceWith(service, { key: keys.action(service, decisionId) });
+    const kv = extra?.kv;
+    const action = { value: kv ? this.accept('action', kv, (text) => parseActionRecord({ service, decisionId }, text)) : null, modRevision: modRev(kv) };
+    return { action, records };
+  }
+
+  private async readServiceWith(service: string, opts: { machinesOf?: string[]; key?: string }): Promise<{ records: ServiceRecords; extra: { kv: IKeyValue | undefined } | null }> {
     // One transaction of range reads: the records, the operator's controls and the machines asked for, all at one revision.
     const prefixes = [keys.servicePrefix(service), keys.serviceControlPrefix(service), ...(opts.machinesOf ?? []).map((p) => keys.machinePrefix(service, p))];
     const res = await this.etcd.kv.txn({
@@ -219,10 +231,13 @@ export class StateStore {
       success: [
         ...prefixes.map((p) => ({ request_range: { key: Buffer.from(p), range_end: Buffer.from(prefixEnd(p), 'latin1') } })),
         { request_range: { key: Buffer.from(keys.dryRun) } },
+        ...(opts.key !== undefined ? [{ request_range: { key: Buffer.from(opts.key) } }] : []),
       ],
       failure: [],
     });
-    const ranges = res.responses.map((r) => r.response_range.kvs);
+    const all = res.responses.map((r) => r.response_range.kvs);
+    const extra = opts.key !== undefined ? { kv: all.pop()?.[0] } : null;
+    const ranges = all;
     const current = String(res.header.revision);
     const controls = this.controlsOf(service, ranges[1] ?? [], ranges[ranges.length - 1]?.[0]);
     const machines: StoredMachineEntry[] = [];
@@ -256,7 +271,7 @@ export class StateStore {
       instances.push(member);
       instanceRevisions[member.name] = modRev(kv);
     }
-    return { service, template, instances, instanceRevisions, controls, machines };
+    return { records: { service, template, instances, instanceRevisions, controls, machines }, extra };
   }
 
   /** The control records read with a service; one that fails its schema is its safe side (see ControlRecords). */

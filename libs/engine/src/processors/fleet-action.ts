@@ -64,7 +64,7 @@ export function actionRefusal(config: DynamiteConfig, data: ActionJobData, actio
  */
 export async function runFleetAction(ctx: EngineContext, data: ActionJobData, attempt: number): Promise<FleetActionResult> {
   const log = ctx.log.child({ decisionId: data.decisionId, service: data.service, instance: data.instance, kind: data.kind, attempt });
-  const [config, action, records] = await Promise.all([ctx.config.current(), ctx.store.readAction(data.service, data.decisionId), ctx.store.readService(data.service)]);
+  const [config, { action, records }] = await Promise.all([ctx.config.current(), ctx.store.readActionAndService(data.service, data.decisionId)]);
   if (!action.value) throw new Error(`no usable action recorded at ${keys.action(data.service, data.decisionId)}`);
   if (action.value.status === 'done') {
     log.info('action already done; nothing to do');
@@ -131,7 +131,7 @@ export async function recordActionResult(
   const config = await ctx.config.current();
   await retryOnConflict(`recording the result of action ${data.decisionId}`, async () => {
     const now = ctx.clock.now();
-    const [actionV, records] = await Promise.all([ctx.store.readAction(data.service, data.decisionId), ctx.store.readService(data.service)]);
+    const { action: actionV, records } = await ctx.store.readActionAndService(data.service, data.decisionId);
     if (!actionV.value || actionV.value.status === 'done') return undefined;
     const next: ActionRecord = { ...actionV.value, status: end.status, error: end.error, result: end.result, finishedAt: now, attempts: actionV.value.attempts + 1 };
     let instance: { put: InstanceRecord } | { del: string } | null = null;

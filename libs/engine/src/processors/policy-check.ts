@@ -103,10 +103,10 @@ async function runPolicyStep(
   event: PolicyCheckEvent,
 ): Promise<PolicyCheckResult & { more: boolean }> {
   return retryOnConflict(`state machine ${ref.service}/${ref.policy}/${ref.machine}`, async () => {
-    const [machineV, cooldownV] = await Promise.all([
-      ctx.store.readMachine(ref.service, ref.policy, ref.machine),
-      ctx.store.readCooldown(ref.service, ref.policy),
-    ]);
+    // The machine and its cooldown in one transaction (one round trip).
+    const read0 = await ctx.store.readMachinesAndCooldowns([ref]);
+    const machineV = read0.machines[0]!;
+    const cooldownV = read0.cooldown(ref.service, ref.policy);
     const stored = storedOrInitial(machineV.value);
     const now = ctx.clock.now();
     const stepCtx = { service: ref.service, policy, direction, machine: ref.machine, cooldownUntil: cooldownV.value?.until ?? null, now };
