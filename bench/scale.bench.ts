@@ -102,10 +102,10 @@ export async function runScale(opts: ScaleOptions): Promise<Record<string, unkno
     out['recovery'] = { scheduler_restart_to_first_evaluation_ms: restartMs, flushall_to_timers_back_ms: flush.ms, timers: flush.timers, worker_sigkill_to_actions_done_ms: killed, lock_ms: lockMs };
     process.stderr.write(`recovery: ${JSON.stringify(out['recovery'])}\n`);
 
+    // Stopped together, each timed from its own SIGTERM.
     const stops: Record<string, number> = {};
-    for (const w of workers.slice(1)) stops[w.proc.name] = await stack.stopProcess(w.proc);
-    stops['scheduler'] = await stack.stopProcess(scheduler.proc);
-    stops['emulator'] = await stack.stopProcess(stack.emulator);
+    const named: [string, import('./scale/stack').Proc][] = [...workers.slice(1).map((w) => [w.proc.name, w.proc] as [string, import('./scale/stack').Proc]), ['scheduler', scheduler.proc], ['emulator', stack.emulator]];
+    await Promise.all(named.map(async ([name, proc]) => { stops[name] = await stack.stopProcess(proc); }));
     out['sigterm_stop_ms'] = stops;
     stepDone('stops');
   } finally {

@@ -190,7 +190,7 @@ export class ScaleStack {
   }
 
   async stop(): Promise<void> {
-    for (const proc of this.procs.filter((p) => p !== this.emulator)) await this.stopProcess(proc, 'SIGTERM').catch(() => undefined);
+    await Promise.all(this.procs.filter((p) => p !== this.emulator).map((proc) => this.stopProcess(proc, 'SIGTERM').catch(() => undefined)));
     await this.stopProcess(this.emulator, 'SIGTERM').catch(() => undefined);
     this.etcd.close();
     started.delete(this.etcdServer.pid!);

@@ -130,7 +130,8 @@ export async function steady(stack: ScaleStack, machines: Machine[], pids: Recor
   const redisStart = await redisInfo(stack);
   let mid: { redis: number; keys: number } = { redis: NaN, keys: NaN };
   const half = setTimeout(() => { void Promise.all([redisInfo(stack), keys()]).then(([r, k]) => { mid = { redis: r.usedMb, keys: k }; }); }, (seconds * 1000) / 2);
-  const measured = await measureProcesses(pids, () => writePaced(stack.etcd, machines, { everyMs, durationMs: seconds * 1000, value: () => 50, traceEvery: 10 }));
+  // RSS sampled at least 4 times a run (a quick run of a few seconds has a first and a second half too).
+  const measured = await measureProcesses(pids, () => writePaced(stack.etcd, machines, { everyMs, durationMs: seconds * 1000, value: () => 50, traceEvery: 10 }), Math.min(5_000, seconds * 250));
   clearTimeout(half);
   const log = measured.value;
   const stoppedAt = Date.now();
