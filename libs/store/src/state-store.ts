@@ -237,18 +237,42 @@ export class StateStore {
     });
     const all = res.responses.map((r) => r.response_range.kvs);
     const extra = opts.key !== undefined ? { kv: all.pop()?.[0] } : null;
-    const ranges = all;
-    const current = String(res.header.revision);
-    const controls = this.controlsOf(service, ranges[1] ?? [], ranges[ranges.length - 1]?.[0]);
+    const dryRunKv = all.pop()?.[0];
+    const records = this.recordsOf(service, { service: all[0] ?? [], controls: all[1] ?? [], machines: all.slice(2).flat(), dryRun: dryRunKv }, String(res.header.revision));
+    return { records, extra };
+  }
+
+  /**
+   * The records of many services, for a look over all of them (a reconcile deciding which services need work): the
+   * ranges sent MAX_TXN_OPS to a transaction, so two services may be read at different revisions. Work on a service
+   * reads it again on its own (readService), guarded as always.
+   */
+  async readServices(services: string[]): Promise<Map<string, ServiceRecords>> {
+    const queries = services.flatMap((service) => [keys.servicePrefix(service), keys.serviceControlPrefix(service)]);
+    const [read, dryRun] = await Promise.all([
+      readInTransactions(this.etcd, queries, (prefix) => this.etcd.getAll().prefix(prefix)),
+      this.etcd.get(keys.dryRun).exec(),
+    ]);
+    const out = new Map<string, ServiceRecords>();
+    services.forEach((service, i) => {
+      const own = read[2 * i]!;
+      out.set(service, this.recordsOf(service, { service: own.kvs, controls: read[2 * i + 1]!.kvs, machines: [], dryRun: dryRun.kvs[0] }, own.revision));
+    });
+    return out;
+  }
+
+  /** A service's records from the key-values read: its run prefix, its controls, the machines asked for, the dry run. */
+  private recordsOf(service: string, kvs: { service: IKeyValue[]; controls: IKeyValue[]; machines: IKeyValue[]; dryRun: IKeyValue | undefined }, current: string): ServiceRecords {
+    const controls = this.controlsOf(service, kvs.controls, kvs.dryRun);
     const machines: StoredMachineEntry[] = [];
-    for (const kv of ranges.slice(2, 2 + (opts.machinesOf?.length ?? 0)).flat()) {
+    for (const kv of kvs.machines) {
       const machine = parseMachineKey(kv.key.toString('utf8'));
       const stored = machine ? this.accept('machine', kv, (text) => checkCursor(parseStoredMachine(text), current)) : null;
       if (machine && stored) machines.push({ ...machine, stored });
     }
     let template: Versioned<TemplateRecord> = { value: null, modRevision: '0' };
     const candidates: { kv: IKeyValue; instance: InstanceRecord }[] = [];
-    for (const kv of ranges[0] ?? []) {
+    for (const kv of kvs.service) {
       const leaf = parseRunKey(kv.key.toString('utf8'))?.leaf;
       if (leaf === undefined) continue;
       if (leaf === TEMPLATE_LEAF) {
@@ -271,7 +295,7 @@ export class StateStore {
       instances.push(member);
       instanceRevisions[member.name] = modRev(kv);
     }
-    return { records: { service, template, instances, instanceRevisions, controls, machines }, extra };
+    return { service, template, instances, instanceRevisions, controls, machines };
   }
 
   /** The control records read with a service; one that fails its schema is its safe side (see ControlRecords). */

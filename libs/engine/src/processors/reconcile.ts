@@ -76,11 +76,24 @@ export async function reconcile(ctx: EngineContext, opts: { adopt?: boolean; hea
     report.adoptionDone = true;
   }
 
+  // One look over every service's records (a few transactions, not two reads a service: 10,000 services are
+  // reconciled every reconcile_interval); a service that may need work is read again on its own, guarded as always.
+  const services = config.services.filter((s) => !s.isAttached);
+  const overview = await ctx.store.readServices(services.map((s) => s.name));
+  const needsWork = (service: string): { repair: boolean; heal: boolean } => {
+    const records = overview.get(service)!;
+    const instances = toRecordedInstances(records.instances);
+    const svc = findService(config, service)!;
+    const repair = !records.template.value || instancesNeededForMin(config, service, instances) > 0 || countsOf(instances).active > svc.maxInstance;
+    const heal = !records.template.value || records.instances.some((i) => i.state === 'launched' && [i.name, ...i.attached_services.map((a) => a.name)].some((n) => !fleetUnits?.has(n)));
+    return { repair, heal };
+  };
   // Services are independent (each repair is guarded by its own template): several at a time.
-  await pMap(config.services.filter((s) => !s.isAttached), async (service) => {
+  await pMap(services, async (service) => {
+    const work = needsWork(service.name);
     // Never create instances before the ones fleet already runs were adopted.
-    if (report.adoptionDone) report.boundRepairs.push(...(await repairBounds(ctx, config, service.name)));
-    if (fleetUnits && opts.heal !== false) report.healed.push(...(await healService(ctx, config, service.name, fleetUnits)));
+    if (report.adoptionDone && work.repair) report.boundRepairs.push(...(await repairBounds(ctx, config, service.name)));
+    if (fleetUnits && opts.heal !== false && work.heal) report.healed.push(...(await healService(ctx, config, service.name, fleetUnits)));
   }, { concurrency: SERVICES_AT_ONCE });
   return report;
 }
