@@ -5,6 +5,7 @@ import { run as sampleToDecision } from './sample-to-decision.bench';
 import { run as expiryToAction } from './expiry-to-action.bench';
 import { runScale } from './scale.bench';
 import { reaction } from './scale/reaction';
+import { idle } from './scale/idle';
 
 /**
  * Every benchmark in turn (`npm run bench`, about 15 minutes; `npm run bench -- --quick`, under a minute with
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     // A smoke test of every step: small sizes, short windows, a 2 s lock (the worker-kill step waits it out).
     ? { services: 20, steadySeconds: 3, ingestionSeconds: 1, workers: 1, concurrency: 64, actions: 8, lockMs: 2_000 }
     : { services: 1000, steadySeconds: 300, ingestionSeconds: 10, workers: 1, concurrency: 64, actions: 500 }));
+  await step('idle', () => idle(quick ? { services: 200, seconds: 3, settleSeconds: 1 } : { services: 10_000, seconds: 60, settleSeconds: 10 }));
   const report = { date: new Date().toISOString(), quick, seconds: Math.round((Date.now() - started) / 1000), results };
   const dir = path.resolve(__dirname, '..', '..', 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
@@ -70,6 +72,11 @@ function table(results: Record<string, unknown>): string {
     rows.push([`reaction: expiry -> fleet PUT (${re.expiries} expiries) p50 / p90 / p99`, `${re.to_put_median_ms} / ${re.to_put_p90_ms} / ${re.to_put_p99_ms} ms`, 'p90 <= 50, p99 <= 100 ms']);
     rows.push(['reaction: expiry -> units launched p50 / p90 / p99', `${re.to_launched_median_ms} / ${re.to_launched_p90_ms} / ${re.to_launched_p99_ms} ms`, '(reported)']);
     rows.push([`reaction limit: ${re.services} etcd transactions at once, p50 / p90`, `${re.etcd_concurrent_txn_p50_ms} / ${re.etcd_concurrent_txn_p90_ms} ms`, '(limit, same run)']);
+  }
+  const id = r['idle'];
+  if (id) {
+    rows.push([`idle: ${id.services} services, no samples: scheduler + worker cores`, String(id.engine_cpu_core), id.services >= 10_000 ? '< 0.1 (stretch)' : '(reported)']);
+    rows.push([`idle: start to Running, stored config`, `${id.startup_s} s, ${Math.round(id.stored_config_bytes / 1024)} KB`, '(reported)']);
   }
   for (const name of ['sample-to-decision', 'expiry-to-action']) {
     const b = r[name];

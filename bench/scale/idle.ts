@@ -7,7 +7,7 @@ import { ScaleStack, procUsage, sleep, until, type ScaleConfig } from './stack';
  * nothing happens. Reports the start-up (config stored, every template written, status Running), then the CPU of
  * every process and the Redis commands the engine sends per second over the measured window.
  */
-export async function idle(opts: { services: number; seconds: number }): Promise<Record<string, unknown>> {
+export async function idle(opts: { services: number; seconds: number; settleSeconds?: number }): Promise<Record<string, unknown>> {
   const config: ScaleConfig = { services: opts.services, min: 0, max: 2, periodS: 30, cooldownS: 60, upThreshold: 90, downThreshold: 10, reconcileS: 30 };
   const stack = await ScaleStack.start(config);
   try {
@@ -18,7 +18,7 @@ export async function idle(opts: { services: number; seconds: number }): Promise
     const startupS = (Date.now() - started) / 1000;
     const storedBytes = (await stack.etcd.get(keys.applicationConfiguration).string())?.length ?? 0;
     // Let the start-up's own work (the first reconcile, the jobs it adds) finish before measuring.
-    await sleep(10_000);
+    await sleep((opts.settleSeconds ?? 10) * 1000);
     const pids: Record<string, number> = { scheduler: sched.proc.child.pid!, worker: worker.proc.child.pid!, etcd: stack.etcdServer.pid!, redis: stack.redisServer.pid! };
     const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, procUsage(pid)]));
     const commandsBefore = await totalCommands(stack);
