@@ -180,3 +180,32 @@ describe('the copy stored in etcd', () => {
     ]);
   });
 });
+
+// A scheduler loads its file at start and at every election; a config of 10,000 services takes seconds to parse,
+// so the parse of a file is kept by its text. What must never happen: an edited file (or edited unit files) served
+// from that cache.
+describe('loading the same file again', () => {
+  test('the same text is not parsed again; an edited config file or unit file is', () => {
+    const dir = project({ 'dynamite.yaml': CONFIG(['units']), 'units/web@.service': UNIT('web'), 'units/web_disc@.service': UNIT('disc'), 'units/lb.service': UNIT('lb') });
+    const load = () => {
+      const result = loadConfig({ configFile: 'dynamite.yaml', cwd: dir });
+      assert.ok(result.ok, result.ok ? '' : result.errors.map(formatConfigError).join('\n'));
+      return result;
+    };
+    const first = load();
+    const again = load();
+    assert.equal(again.config.services, first.config.services, 'the parse of an unchanged file is reused');
+
+    writeFileSync(join(dir, 'dynamite.yaml'), CONFIG(['units']).replace('max_instance: 2', 'max_instance: 3'));
+    const edited = load();
+    assert.notEqual(edited.config.services, first.config.services);
+    assert.equal(edited.config.services.find((s) => s.name === 'web')!.maxInstance, 3, 'the edited file is read');
+
+    writeFileSync(join(dir, 'units/lb.service'), UNIT('lb, edited'));
+    const unitEdited = load();
+    assert.match(unitEdited.unitFiles.get('lb.service')!.text, /lb, edited/, 'unit files are read every time');
+
+    writeFileSync(join(dir, 'dynamite.yaml'), CONFIG(['units']));
+    assert.equal(load().config.services.find((s) => s.name === 'web')!.maxInstance, 2, 'and back');
+  });
+});
