@@ -27,6 +27,8 @@ export interface ScaleConfig {
   upThreshold: number;
   downThreshold: number;
   reconcileS: number;
+  /** Engine.metrics_retention (s); the original's default is 10 minutes. */
+  retentionS?: number;
 }
 
 export const serviceName = (i: number) => `s${String(i).padStart(5, '0')}`;
@@ -43,6 +45,7 @@ export function scaleConfigYaml(c: ScaleConfig, unitDir: string): string {
     '  Engine:',
     `    reconcile_interval: ${c.reconcileS}`,
     '    reconcile_interval_unit: second',
+    ...(c.retentionS ? [`    metrics_retention: ${c.retentionS}`, '    metrics_retention_unit: second'] : []),
     '  Service:',
   ];
   for (let i = 0; i < c.services; i += 1) {

@@ -29,7 +29,7 @@ export interface WorkerOptions {
   fleetEndpointExplicit?: boolean;
   /** Policy checks and period expiries processed at once. */
   concurrency?: number;
-  /** Fleet actions carried out at once: they mostly wait on fleet converging, so many can run (default 64). */
+  /** Fleet actions carried out at once: they mostly wait on fleet converging, so many can run (default 256). */
   actionConcurrency?: number;
   /** Webhook deliveries at once (default 8). */
   notificationConcurrency?: number;
@@ -56,6 +56,9 @@ export interface RunningWorker {
   /** Stops taking jobs, lets active jobs finish, closes connections. */
   close(): Promise<void>;
 }
+
+/** BullMQ workers taking fleet actions in one worker process. */
+const ACTION_FETCHERS = 4;
 
 /** A worker: BullMQ workers on the four queues, wired to the engine's processors. Run any number, anywhere. */
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
@@ -98,23 +101,32 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       (err: unknown) => { ctx.metrics.jobsProcessed.inc({ queue: job.queueName, name: job.name, result: 'failed' }); throw err; },
     );
   const checks = new Worker(CHECKS_QUEUE, counted(processCheckQueueJob), { ...common, concurrency });
-  const actionConcurrency = opts.actionConcurrency ?? 64;
-  const actions = new Worker(ACTIONS_QUEUE, counted(processActionJob), { ...common, concurrency: actionConcurrency });
+  const actionConcurrency = opts.actionConcurrency ?? 256;
+  // BullMQ fetches a burst of jobs one at a time, a round trip each, and an action holds its slot while fleet
+  // launches its units (~1 s): several fetchers share a burst of actions decided at once (the concurrency split
+  // between them).
+  const actionFetchers = Math.min(ACTION_FETCHERS, actionConcurrency);
+  const actions = Array.from({ length: actionFetchers }, (_, i) => new Worker(ACTIONS_QUEUE, counted(processActionJob), {
+    ...common,
+    concurrency: Math.floor(actionConcurrency / actionFetchers) + (i < actionConcurrency % actionFetchers ? 1 : 0),
+  }));
   const maintenance = new Worker(MAINTENANCE_QUEUE, counted(processMaintenanceJob), { ...common, concurrency: 1 });
   const notifications = new Worker(NOTIFICATIONS_QUEUE, counted(processNotificationJob), { ...common, concurrency: opts.notificationConcurrency ?? 8 });
-  actions.on('failed', (job, err) => {
-    if (!job) return;
-    onActionJobFailed(ctx, job, err).catch((e: unknown) => ctx.log.error({ jobId: job.id, err: String(e) }, 'could not record the failure'));
-  });
+  for (const fetcher of actions) {
+    fetcher.on('failed', (job, err) => {
+      if (!job) return;
+      onActionJobFailed(ctx, job, err).catch((e: unknown) => ctx.log.error({ jobId: job.id, err: String(e) }, 'could not record the failure'));
+    });
+  }
   notifications.on('failed', (job, err) => {
     if (!job) return;
     onWebhookJobFailed(ctx, job, err).catch((e: unknown) => ctx.log.error({ jobId: job.id, err: String(e) }, 'could not record the failed delivery'));
   });
 
-  const workers = [checks, actions, maintenance, notifications];
+  const workers = [checks, ...actions, maintenance, notifications];
   for (const w of workers) {
     w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'worker error'));
-    if (w !== actions && w !== notifications) w.on('failed', (job, err) => log.warn({ queue: w.name, job: job?.name, jobId: job?.id, err: err.message }, 'job failed'));
+    if (!actions.includes(w) && w !== notifications) w.on('failed', (job, err) => log.warn({ queue: w.name, job: job?.name, jobId: job?.id, err: err.message }, 'job failed'));
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   const metricsServer = opts.metricsListen ? await startWorkerMetricsServer(ctx.metrics, opts.metricsListen) : null;

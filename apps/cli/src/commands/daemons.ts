@@ -19,7 +19,7 @@ function addDryRunOption(cmd: Command): Command {
 
 function addWorkerOptions(cmd: Command): Command {
   cmd.addOption(new Option('--concurrency <n>', 'check jobs and period expiries processed at once (they wait on etcd and Redis)').env('DYNAMITE_CONCURRENCY').default('64'));
-  cmd.addOption(new Option('--action_concurrency <n>', 'fleet actions carried out at once (they mostly wait on fleet)').env('DYNAMITE_ACTION_CONCURRENCY').default('64'));
+  cmd.addOption(new Option('--action_concurrency <n>', 'fleet actions carried out at once (they mostly wait on fleet)').env('DYNAMITE_ACTION_CONCURRENCY').default('256'));
   cmd.addOption(new Option('--lock_duration <ms>', 'ms a job stays locked without heartbeat before another worker takes it over').env('DYNAMITE_LOCK_DURATION').default('30000'));
   return cmd;
 }
