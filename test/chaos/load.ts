@@ -1,6 +1,7 @@
 import type { Etcd3 } from 'etcd3';
 import { prng } from '../domain/factory';
 import { sampleKey } from '../support/engine-harness';
+import { engineConfigHead } from '../support/config-text';
 
 /**
  * The chaos run's services and the sample load that swings them across their thresholds. Four template services:
@@ -69,19 +70,7 @@ ${s.attached ? `      attached_service:\n        - ${s.attached}\n` : ''}      s
       scale_down_policy:
         ScalingPolicy: ${s.name}_down
 ${s.attached ? `    ${s.attached}:\n      name_of_unit_file: ${s.attached}@.service\n      type: attached_service\n` : ''}`;
-  const config = `Dynamite:
-  ServiceFiles:
-    PathList:
-      - {{UNITS}}
-  ETCD:
-    application_base_path: /services
-    metrics_base_path: /metrics
-  Engine:
-    reconcile_interval: 2
-    reconcile_interval_unit: second
-    metrics_retention: 1
-    metrics_retention_unit: minute
-  Service:
+  const config = `${engineConfigHead({ reconcile_interval: 2, reconcile_interval_unit: 'second', metrics_retention: 1, metrics_retention_unit: 'minute' })}  Service:
 ${CHAOS_SERVICES.map(service).join('')}  ScalingPolicy:
 ${CHAOS_SERVICES.map((s) => policy(s, 'up') + policy(s, 'down')).join('')}`;
   const units: Record<string, string> = {};

@@ -1,7 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  formatConfigError,
   notificationEventOf,
   parseConfig,
   signatureOf,
@@ -11,6 +10,7 @@ import {
   type DecisionRecord,
   type DynamiteConfig,
 } from '@dynamite/domain';
+import { expectErrors, expectValid } from './support';
 
 const BASE = `
 Dynamite:
@@ -36,17 +36,8 @@ function withNotifications(section: string): string {
   return `${BASE}  Notifications:\n${section.replace(/^\n/, '').split('\n').map((l) => (l === '' ? l : `    ${l}`)).join('\n')}\n`;
 }
 
-function ok(text: string): DynamiteConfig {
-  const parsed = parseConfig(text);
-  if (!parsed.ok) assert.fail(parsed.errors.map(formatConfigError).join('\n'));
-  return parsed.config;
-}
-
-function errors(text: string): string[] {
-  const parsed = parseConfig(text);
-  assert.equal(parsed.ok, false, 'expected errors');
-  return parsed.ok ? [] : parsed.errors.map(formatConfigError);
-}
+const ok = (text: string): DynamiteConfig => expectValid(parseConfig(text));
+const errors = (text: string): string[] => expectErrors(parseConfig(text));
 
 const record = (over: Partial<DecisionRecord>): DecisionRecord => ({
   id: 'rec-1', at: 1, service: 'web', policy: null, machine: null, direction: 'up', outcome: 'scaled', reason: null, rule: null,

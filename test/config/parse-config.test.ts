@@ -7,8 +7,8 @@ import {
   policyDirection,
   servicesUsingPolicy,
   type DynamiteConfig,
-  type ParseConfigResult,
 } from '@dynamite/domain';
+import { expectErrors as errors, expectValid as ok } from './support';
 
 const POLICY = (extra = '') => `
       service_type: webserver
@@ -42,15 +42,6 @@ Dynamite:
     up:${POLICY()}
 `;
 
-function ok(result: ParseConfigResult): DynamiteConfig {
-  if (!result.ok) assert.fail(`expected a valid config, got:\n${result.errors.map(formatConfigError).join('\n')}`);
-  return result.config;
-}
-
-function errors(result: ParseConfigResult): string[] {
-  if (result.ok) assert.fail('expected errors, got a valid config');
-  return result.errors.map(formatConfigError);
-}
 
 const warnings = (config: DynamiteConfig) => config.warnings.map(formatConfigError);
 const service = (config: DynamiteConfig, name: string) => config.services.find((s) => s.name === name)!;

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatConfigError, parseConfig, policyDirection, routeSample, scaleDownWaitsForScaleUp, servicesUsingPolicy, type DynamiteConfig, type ParseConfigResult } from '@dynamite/domain';
+import { formatConfigError, parseConfig, policyDirection, routeSample, scaleDownWaitsForScaleUp, servicesUsingPolicy, type DynamiteConfig } from '@dynamite/domain';
+import { expectErrors as errors, expectValid as ok } from './support';
 
 // Several scale-up or scale-down policies per service, scale_up_step / scale_down_step, and the flapping warning.
 // Each is optional: the original's one {ScalingPolicy: name} per direction means what it meant.
@@ -40,14 +41,6 @@ ${Object.entries(all).map(([name, body]) => `    ${name}:${body}`).join('\n')}
 `;
 }
 
-function ok(result: ParseConfigResult): DynamiteConfig {
-  if (!result.ok) assert.fail(`expected a valid config, got:\n${result.errors.map(formatConfigError).join('\n')}`);
-  return result.config;
-}
-function errors(result: ParseConfigResult): string[] {
-  if (result.ok) assert.fail('expected errors, got a valid config');
-  return result.errors.map(formatConfigError);
-}
 const warnings = (c: DynamiteConfig) => c.warnings.map(formatConfigError);
 
 describe('several policies per direction', () => {

@@ -1,6 +1,8 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { formatConfigError, type DynamiteConfig, type ParseConfigResult } from '@dynamite/domain';
 
 /** The repository root: the nearest folder above this file whose package.json is the `dynamite` workspace. */
 export function repoRoot(): string {
@@ -60,4 +62,16 @@ export function runDynamite(args: string[], opts: { cwd?: string; timeoutMs?: nu
 /** Lines of output, without the empty one after the last newline. */
 export function lines(text: string): string[] {
   return text.split('\n').filter((line, i, all) => !(line === '' && i === all.length - 1));
+}
+
+/** The config of a parse that must succeed; the errors, formatted, fail the test otherwise. */
+export function expectValid(result: ParseConfigResult): DynamiteConfig {
+  if (!result.ok) assert.fail(`expected a valid config, got:\n${result.errors.map(formatConfigError).join('\n')}`);
+  return result.config;
+}
+
+/** The formatted errors of a parse that must fail. */
+export function expectErrors(result: ParseConfigResult): string[] {
+  if (result.ok) assert.fail('expected errors, got a valid config');
+  return result.errors.map(formatConfigError);
 }

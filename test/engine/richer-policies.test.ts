@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EngineHarness, sampleStream, waitFor } from '../support/engine-harness';
+import { engineConfigHead } from '../support/config-text';
 
 // Several scale-up policies (any may scale up) and one scale-down policy that waits while a scale-up window is armed
 // (the safe side wins); scale_up_step 2: one fire creates two instances in one decision, two actions.
@@ -16,17 +17,7 @@ const policy = (metric: string, operator: 'gt' | 'lt', threshold: number, period
       cooldown_period_unit: second`;
 
 const CONFIG = `
-Dynamite:
-  ServiceFiles:
-    PathList:
-      - {{UNITS}}
-  ETCD:
-    application_base_path: /services
-    metrics_base_path: /metrics
-  Engine:
-    reconcile_interval: 2
-    reconcile_interval_unit: second
-  Service:
+${engineConfigHead({ reconcile_interval: 2, reconcile_interval_unit: 'second' })}  Service:
     web:
       name_of_unit_file: web@.service
       type: webserver

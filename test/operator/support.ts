@@ -13,6 +13,7 @@ import { startScheduler, type RunningScheduler } from '@dynamite/scheduler';
 import { startWorker, type RunningWorker } from '@dynamite/worker';
 import { EtcdServer } from '../support/etcd';
 import { REDIS_URL, deletePrefix, uniquePrefix } from '../support/redis';
+import { engineConfigHead } from '../support/config-text';
 
 /** Tests run from dist/test/operator/. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -33,14 +34,7 @@ export function basic(user: string, password: string): string {
  *   slow  min 1, max 2: load > 50 for 10 minutes (so a test can see it armed, never firing).
  */
 export const OPERATOR_CONFIG = `
-Dynamite:
-  ServiceFiles:
-    PathList:
-      - {{UNITS}}
-  ETCD:
-    application_base_path: /services
-    metrics_base_path: /metrics
-  Service:
+${engineConfigHead()}  Service:
     web:
       name_of_unit_file: web@.service
       type: webserver

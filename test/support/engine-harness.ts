@@ -10,6 +10,7 @@ import { FleetClient } from '@dynamite/fleet-client';
 import { startFleetEmulator, type FleetEmulatorOptions } from '@dynamite/fleet-emulator';
 import { EtcdServer } from './etcd';
 import { REDIS_URL, deletePrefix, uniquePrefix } from './redis';
+import { engineConfigHead } from './config-text';
 
 /** The repository root (tests run from dist/test/<area>/). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -342,17 +343,7 @@ export function webServiceConfig(opts: {
   staleAfter?: number; reconcile?: number;
 } = {}): { config: string; units: Record<string, string> } {
   const config = `
-Dynamite:
-  ServiceFiles:
-    PathList:
-      - {{UNITS}}
-  ETCD:
-    application_base_path: /services
-    metrics_base_path: /metrics
-  Engine:
-    reconcile_interval: ${opts.reconcile ?? 2}
-    reconcile_interval_unit: second
-  Service:
+${engineConfigHead({ reconcile_interval: opts.reconcile ?? 2, reconcile_interval_unit: 'second' })}  Service:
     web:
       name_of_unit_file: web@.service
       type: webserver

@@ -20,6 +20,7 @@ import {
 } from '@dynamite/engine';
 import { EtcdServer } from '../../support/etcd';
 import { REDIS_URL, deletePrefix, uniquePrefix } from '../../support/redis';
+import { engineConfigHead } from '../../support/config-text';
 
 /**
  * One template service `web` (min 1, max 3, ports 28080..28082, attached `web_disc`) with an up and a down policy,
@@ -27,14 +28,7 @@ import { REDIS_URL, deletePrefix, uniquePrefix } from '../../support/redis';
  * engine launch, destroy or orphan.
  */
 export const CONFIG = `
-Dynamite:
-  ServiceFiles:
-    PathList:
-      - {{UNITS}}
-  ETCD:
-    application_base_path: /services
-    metrics_base_path: /metrics
-  Service:
+${engineConfigHead()}  Service:
     web:
       name_of_unit_file: web@.service
       type: webserver
