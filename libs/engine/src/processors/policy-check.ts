@@ -110,16 +110,13 @@ async function runPolicyStep(
     const stored = storedOrInitial(machineV.value);
     const now = ctx.clock.now();
     const stepCtx = { service: ref.service, policy, direction, machine: ref.machine, cooldownUntil: cooldownV.value?.until ?? null, now };
-    let fired: DecidedFire | null = null;
 
     // New samples first, for checks and timers alike: a timer must not close a window on samples it has not read.
     const read = await readSamplesAfter(ctx.store.etcd, machineSamplePrefix(config, policy, ref.machine), stored.cursor);
     const parsed = newSamplesOf(config, stored, read, now);
     const hint = event.kind === 'check' ? event.hint ?? null : null;
     const times = await ctx.jobs.receiptsOf(parsed.map((p) => p.sample.modRevision));
-    const step = await stepMachineOn(ctx, config, ref, stepCtx, stored, { read, parsed, times, hint }, event.kind === 'timer' ? event.timerId : null, async (fire) => {
-      fired = { fire, decided: await decideFire(ctx, config, ref, policy, fire) };
-    });
+    const step = stepMachineOn(config, ref, stepCtx, stored, { read, parsed, times, hint }, event.kind === 'timer' ? event.timerId : null);
     if (step.unchanged) {
       ctx.log.debug({ ...ref, event: event.kind, read: read.samples.length, rejected: step.rejected }, 'nothing new');
       countStep(ctx, ref, step);
@@ -127,7 +124,7 @@ async function runPolicyStep(
     }
 
     const records = recordsOf(step.effects);
-    const decided = fired as DecidedFire | null;
+    const decided: DecidedFire | null = step.fire ? { fire: step.fire, decided: await decideFire(ctx, config, ref, policy, step.fire) } : null;
     let fireRecord: DecisionRecord | null = null;
     let scale: ScaleCommit | null = null;
     if (decided) {
@@ -209,11 +206,8 @@ export async function runPolicyCheckBatch(ctx: EngineContext, refs: MachineRef[]
     offset += parsed[i]!.length;
     const cooldownV = cooldown(ref.service, ref.policy);
     const stepCtx = { service: ref.service, policy, direction, machine: ref.machine, cooldownUntil: cooldownV.value?.until ?? null, now };
-    let fires = false;
-    const step = await stepMachineOn(ctx, config, ref, stepCtx, stored[i]!, { read: reads[i]!, parsed: parsed[i]!, times, hint }, null, async () => {
-      fires = true;
-    });
-    if (fires) { alone.push(ref); continue; }
+    const step = stepMachineOn(config, ref, stepCtx, stored[i]!, { read: reads[i]!, parsed: parsed[i]!, times, hint }, null);
+    if (step.fire) { alone.push(ref); continue; }
     if (step.unchanged) { countStep(ctx, ref, step); result.unchanged += 1; continue; }
     quiet.push({ i, step, commit: {
       service: ref.service, policy: ref.policy, machine: ref.machine,
@@ -279,6 +273,8 @@ interface MachineStep {
   skipped: { reason: string; key: string; message: string }[];
   /** Nothing to commit: the same state, cursor and no effect. */
   unchanged: boolean;
+  /** The fire the step ended at, if it fired: its decision is the caller's to make. */
+  fire: FireEffect | null;
   /** The step stopped at a fire with samples left after it (past `cursor`): the next step reads them. */
   more: boolean;
 }
@@ -288,28 +284,24 @@ type StepContext = Parameters<typeof stepMachine>[2];
 /**
  * Runs the machine over its new samples, then over an expired timer, up to the first fire: one step makes at most one
  * decision, made on the service as it is (a second fire decided on the same reads could not see the first's action).
- * `onFire` is told of the fire.
  */
-async function stepMachineOn(
-  ctx: EngineContext,
+function stepMachineOn(
   config: DynamiteConfig,
   ref: MachineRef,
   stepCtx: StepContext,
   stored: StoredMachine,
   input: { read: SamplesRead; parsed: ParsedSample[]; times: (number | null)[]; hint: ReceiptHint | null },
   timerId: string | null,
-  onFire: (fire: FireEffect) => Promise<void>,
-): Promise<MachineStep> {
+): MachineStep {
   const { policy, now } = stepCtx;
   let cursor = stored.cursor;
   if (input.read.lastRevision !== null && (cursor === null || BigInt(input.read.lastRevision) > BigInt(cursor))) cursor = input.read.lastRevision;
-  const out: MachineStep = { state: stored.state, cursor, effects: [], samples: 0, rejected: 0, skipped: [], unchanged: false, more: false };
+  const out: MachineStep = { state: stored.state, cursor, effects: [], samples: 0, rejected: 0, skipped: [], unchanged: false, fire: null, more: false };
   /** Applies a step's effects; true when one of them fired (the step ends there). */
-  const apply = async (effects: MachineEffect[]) => {
+  const apply = (effects: MachineEffect[]) => {
     out.effects.push(...effects);
-    const fire = effects.find(isFire);
-    if (fire) await onFire(fire);
-    return fire !== undefined;
+    out.fire = effects.find(isFire) ?? null;
+    return out.fire !== null;
   };
   const { hint } = input;
   for (const [i, { sample, key }] of input.parsed.entries()) {
@@ -331,18 +323,20 @@ async function stepMachineOn(
     }
     out.samples += 1;
     out.state = step.state;
-    if ((await apply(step.effects)) && i < input.parsed.length - 1) {
-      // Samples are in write order: every one after this is past its revision. The timer (if any) is a no-op
-      // now: this fire closed the window that was armed.
-      out.cursor = sample.modRevision;
-      out.more = true;
+    if (apply(step.effects)) {
+      // Samples are in write order: every one after this is past its revision, for the next step to read.
+      if (i < input.parsed.length - 1) {
+        out.cursor = sample.modRevision;
+        out.more = true;
+      }
       break;
     }
   }
-  if (timerId !== null && !out.more) {
+  // After a fire the timer is a no-op: a fire closes the window that was armed.
+  if (timerId !== null && out.fire === null) {
     const step = stepMachine(out.state, { kind: 'timer-expired', timerId }, stepCtx);
     out.state = step.state;
-    await apply(step.effects);
+    apply(step.effects);
   }
   out.unchanged = out.cursor === stored.cursor && out.effects.length === 0 && JSON.stringify(out.state) === JSON.stringify(stored.state);
   return out;
