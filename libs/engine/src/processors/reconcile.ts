@@ -11,6 +11,7 @@ import {
   parseInstanceOf,
   type DecisionRecord,
   type DynamiteConfig,
+  type RecordedInstance,
   type ScaleRequest,
 } from '@dynamite/domain';
 import { CONFLICT, commitAdoptedUnit, commitBoundRepair, commitRecords, retryOnConflict, type InstanceRecord, type ServiceRecords, type TemplateRecord } from '@dynamite/store';
@@ -82,11 +83,10 @@ export async function reconcile(ctx: EngineContext, opts: { adopt?: boolean; hea
   const overview = await ctx.store.readServices(services.map((s) => s.name));
   const needsWork = (service: string): { repair: boolean; heal: boolean } => {
     const records = overview.get(service)!;
-    const instances = toRecordedInstances(records.instances);
-    const svc = findService(config, service)!;
-    const repair = !records.template.value || instancesNeededForMin(config, service, instances) > 0 || countsOf(instances).active > svc.maxInstance;
-    const heal = !records.template.value || records.instances.some((i) => i.state === 'launched' && [i.name, ...i.attached_services.map((a) => a.name)].some((n) => !fleetUnits?.has(n)));
-    return { repair, heal };
+    if (!records.template.value) return { repair: true, heal: true };
+    const { needed, over } = boundsOff(config, service, toRecordedInstances(records.instances));
+    const heal = fleetUnits !== null && records.instances.some((i) => unitsLost(i, fleetUnits!).length > 0);
+    return { repair: needed > 0 || over > 0, heal };
   };
   // Services are independent (each repair is guarded by its own template): several at a time.
   await pMap(services, async (service) => {
@@ -96,6 +96,17 @@ export async function reconcile(ctx: EngineContext, opts: { adopt?: boolean; hea
     if (fleetUnits && opts.heal !== false && work.heal) report.healed.push(...(await healService(ctx, config, service.name, fleetUnits)));
   }, { concurrency: SERVICES_AT_ONCE });
   return report;
+}
+
+/** How far a service's instances are from its bounds: instances min_instance still needs, active ones over max_instance. */
+function boundsOff(config: DynamiteConfig, service: string, instances: RecordedInstance[]): { needed: number; over: number } {
+  return { needed: instancesNeededForMin(config, service, instances), over: countsOf(instances).active - findService(config, service)!.maxInstance };
+}
+
+/** The units of a recorded `launched` instance (and its attached units) that fleet no longer has. */
+function unitsLost(instance: InstanceRecord, fleetUnits: Set<string>): string[] {
+  if (instance.state !== 'launched') return [];
+  return [instance.name, ...instance.attached_services.map((a) => a.name)].filter((n) => !fleetUnits.has(n));
 }
 
 /** Suppressions of a bound repair that an operator caused: recorded (once), where a bound's own are not. */
@@ -115,8 +126,7 @@ async function repairBounds(ctx: EngineContext, config: DynamiteConfig, service:
       const records = await ctx.store.readService(service);
       if (!records.template.value) return null;
       const instances = toRecordedInstances(records.instances);
-      const needed = instancesNeededForMin(config, service, instances);
-      const over = countsOf(instances).active - svc.maxInstance;
+      const { needed, over } = boundsOff(config, service, instances);
       if (needed <= 0 && over <= 0) return null;
       const now = ctx.clock.now();
       const bound = needed > 0 ? 'min_instance' as const : 'max_instance' as const;
@@ -225,9 +235,7 @@ async function healService(ctx: EngineContext, config: DynamiteConfig, service: 
   const dryRun = svc !== undefined && isDryRun(svc, controlsOf(records));
   const healed: string[] = [];
   for (const instance of records.instances) {
-    if (instance.state !== 'launched') continue;
-    const names = [instance.name, ...instance.attached_services.map((a) => a.name)];
-    const missing = names.filter((n) => !fleetUnits.has(n));
+    const missing = unitsLost(instance, fleetUnits);
     if (missing.length === 0) continue;
     const refusal = launchRefusal(config, service, instance.name, instance.attached_services.map((a) => a.name));
     if (refusal !== null) {
@@ -247,7 +255,8 @@ async function healService(ctx: EngineContext, config: DynamiteConfig, service: 
       continue;
     }
     try {
-      for (const name of names) await ctx.fleet.submitAndLaunch(name, unitOptionsOf(template, name));
+      // The whole instance is launched again, its units still running too (a launch of a running unit keeps it).
+      for (const name of [instance.name, ...instance.attached_services.map((a) => a.name)]) await ctx.fleet.submitAndLaunch(name, unitOptionsOf(template, name));
       healed.push(instance.name);
       ctx.log.warn({ service, instance: instance.name, missing }, `fleet had lost ${missing.join(', ')}; launched again`);
     } catch (err) {
