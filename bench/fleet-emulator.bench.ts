@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import { startFleetEmulator } from '@dynamite/fleet-emulator';
 import { DYNAMITE_BIN, REPO_ROOT } from '../test/support/engine-harness';
 import { freePort, waitForPort } from '../test/support/ports';
+import { processesRunning } from '../test/fleet-emulator/support';
+import { procUsage } from './scale/stack';
 
 /**
  * The fleet emulator's own speed:
@@ -120,26 +121,6 @@ async function collect(port: number, path: string, key: string): Promise<any[]> 
   }
 }
 
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** Pids of live processes whose command line is exactly `argv`. */
-function processesRunning(argv: string[]): number[] {
-  const wanted = argv.join('\0');
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0$/, '') === wanted) pids.push(Number(entry));
-    } catch { /* gone */ }
-  }
-  return pids;
-}
-
 export async function runProcess(units: number, cpuProfDir?: string): Promise<Record<string, number>> {
   const port = await freePort();
   const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
@@ -173,10 +154,10 @@ export async function runProcess(units: number, cpuProfDir?: string): Promise<Re
 
     // Idle: nothing asked of the emulator for 10 s.
     await new Promise((r) => setTimeout(r, 2000));
-    const cpuBefore = cpuSeconds(child.pid!);
+    const cpuBefore = procUsage(child.pid!)!.cpuS;
     const idleStarted = performance.now();
     await new Promise((r) => setTimeout(r, 10_000));
-    const idleCore = (cpuSeconds(child.pid!) - cpuBefore) / ((performance.now() - idleStarted) / 1000);
+    const idleCore = (procUsage(child.pid!)!.cpuS - cpuBefore) / ((performance.now() - idleStarted) / 1000);
 
     // A few PUTs (create inactive, then destroy) against the loaded emulator, one at a time.
     const idlePutMs: number[] = [];

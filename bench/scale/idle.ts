@@ -1,5 +1,5 @@
 import { keys } from '@dynamite/domain';
-import { ScaleStack, procUsage, sleep, until, type ScaleConfig } from './stack';
+import { ScaleStack, procUsage, redisInfo, sleep, until, type ScaleConfig } from './stack';
 
 /**
  * Idle services (`node dist/bench/scale/idle.js [--services 10000] [--seconds 60]`): S services with
@@ -21,11 +21,11 @@ export async function idle(opts: { services: number; seconds: number; settleSeco
     await sleep((opts.settleSeconds ?? 10) * 1000);
     const pids: Record<string, number> = { scheduler: sched.proc.child.pid!, worker: worker.proc.child.pid!, etcd: stack.etcdServer.pid!, redis: stack.redisServer.pid! };
     const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, procUsage(pid)]));
-    const commandsBefore = await totalCommands(stack);
+    const commandsBefore = (await redisInfo(stack)).commands;
     const t0 = Date.now();
     await sleep(opts.seconds * 1000);
     const elapsedS = (Date.now() - t0) / 1000;
-    const commands = (await totalCommands(stack)) - commandsBefore;
+    const commands = (await redisInfo(stack)).commands - commandsBefore;
     const cpu: Record<string, number> = {};
     const rssMb: Record<string, number> = {};
     for (const [name, pid] of Object.entries(pids)) {
@@ -49,11 +49,6 @@ export async function idle(opts: { services: number; seconds: number; settleSeco
   } finally {
     await stack.stop();
   }
-}
-
-async function totalCommands(stack: ScaleStack): Promise<number> {
-  const info = await stack.redis.info('stats');
-  return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? 0);
 }
 
 if (require.main === module) {

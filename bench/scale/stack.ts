@@ -90,6 +90,15 @@ export function procUsage(pid: number): { cpuS: number; rssMb: number } | null {
   }
 }
 
+/** The stack's own Redis: its used memory (MB) and the commands it has processed (commands inside scripts count). */
+export async function redisInfo(stack: ScaleStack): Promise<{ usedMb: number; commands: number }> {
+  const memory = await stack.redis.info('memory');
+  const stats = await stack.redis.info('stats');
+  const used = Number(/used_memory:(\d+)/.exec(memory)?.[1] ?? 0);
+  const commands = Number(/total_commands_processed:(\d+)/.exec(stats)?.[1] ?? 0);
+  return { usedMb: used / 1024 / 1024, commands };
+}
+
 /** Every process group a stack started: killed when the benchmark exits, however it exits (an interrupted run). */
 const started = new Set<number>();
 let exitHooked = false;

@@ -1,5 +1,5 @@
 import { receiptsKey } from '@dynamite/queues';
-import { procUsage, quantile, scrape, serviceName, sleep, until, type ScaleStack } from './stack';
+import { procUsage, quantile, redisInfo, scrape, serviceName, sleep, until, type ScaleStack } from './stack';
 import { writePaced, writeUnpaced, type Machine } from './writers';
 
 /**
@@ -111,14 +111,6 @@ export interface SteadyResult {
   etcd_keys_end: number;
   etcd_writes_per_sample: number;
   redis_commands_per_sample: number;
-}
-
-async function redisInfo(stack: ScaleStack): Promise<{ usedMb: number; commands: number }> {
-  const memory = await stack.redis.info('memory');
-  const stats = await stack.redis.info('stats');
-  const used = Number(/used_memory:(\d+)/.exec(memory)?.[1] ?? 0);
-  const commands = Number(/total_commands_processed:(\d+)/.exec(stats)?.[1] ?? 0);
-  return { usedMb: used / 1024 / 1024, commands };
 }
 
 /** Steady state: every machine writes one sample every `everyMs` for `seconds` (the stack has a Redis of its own). */

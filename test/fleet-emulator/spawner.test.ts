@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { opt, processRunning, startTestFleet, within, type TestFleet } from './support';
+import { opt, processRunning, processesRunning, startTestFleet, within, type TestFleet } from './support';
 
 /**
  * Unit processes are started by the emulator's spawner process (a child that forks and execs, so the emulator's
@@ -17,19 +17,6 @@ before(async () => {
 after(async () => {
   await fleet.emulator.stop();
 });
-
-/** Running processes whose command line is exactly `argv`. */
-function processesRunning(argv: string[]): number[] {
-  const wanted = argv.join('\0');
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0$/, '') === wanted && processRunning(Number(entry))) pids.push(Number(entry));
-    } catch { /* gone */ }
-  }
-  return pids;
-}
 
 /** The spawner: this process's child running spawner-process.js. */
 function spawnerPids(): number[] {

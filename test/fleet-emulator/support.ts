@@ -178,6 +178,19 @@ export function processRunning(pid: number): boolean {
   return state !== 'Z' && state !== 'X';
 }
 
+/** Running processes whose command line is exactly `argv`. */
+export function processesRunning(argv: string[]): number[] {
+  const wanted = argv.join('\0');
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0$/, '') === wanted && processRunning(Number(entry))) pids.push(Number(entry));
+    } catch { /* gone */ }
+  }
+  return pids;
+}
+
 /** Is a process with this pid still there (and not a zombie)? */
 export function processAlive(pid: number): boolean {
   try {
